@@ -1,11 +1,234 @@
 """pytest edge of the harness (registered through the `pytest11` entry point).
 
-Filled by the role-specs work: cluster marker, node fixtures, failure reports.
+A role spec module declares its cluster with a module marker::
+
+    pytestmark = pytest.mark.cluster(zookeeper=3, env="production")
+
+The module-scoped `cluster` fixture brings that cluster up once (one network, one config
+server, one container per node) and tears it down after the module. Tests asking for `host`
+or `node` run once per node. Everything else lives in harness.nodes; this file only knows pytest.
 """
 from __future__ import annotations
 
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
 import pytest
+
+from harness.errors import HarnessError, UsageError
+
+CLUSTERS = pytest.StashKey[dict[str, Any]]()   # module nodeid -> Cluster
+FAILED = pytest.StashKey[set[str]]()           # module nodeids with a failed test
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What a spec module's `cluster` marker asks for."""
+
+    roles: dict[str, int]
+    environment: str
+    from_backup: Path | None
+
+    def node_names(self) -> list[str]:
+        return [f"{role}-{i}" for role, count in self.roles.items() for i in range(1, count + 1)]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "role harness")
+    group.addoption("--repo", default=None, help="config repo directory (default: the rootdir)")
+    group.addoption("--env", dest="harness_env", default=None,
+                    help="run every spec in this environment instead of its marker's")
+    group.addoption("--keep-failed", action="store_true",
+                    help="keep the containers of a cluster with a failed test and print how to log in")
+    group.addoption("--image", dest="harness_image", default=None,
+                    help="node image to use instead of the base image built from images/")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cluster(**roles, env=...): the cluster a role spec module brings up")
+    config.addinivalue_line("markers", "cluster(**roles, env=..., from_backup=...): the cluster a role "
+                            "spec module brings up, e.g. cluster(zookeeper=3, env='production')")
+    config.stash[CLUSTERS] = {}
+    config.stash[FAILED] = set()
+    if hasattr(signal, "SIGTERM") and _in_main_thread():
+        # SIGTERM becomes KeyboardInterrupt so fixture teardown removes the clusters.
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _in_main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def repo_dir(config: pytest.Config) -> Path:
+    return Path(config.getoption("--repo") or config.rootpath).resolve()
+
+
+def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> ClusterSpec:
+    """Validate a cluster marker: role=count pairs, env, optional from_backup."""
+    if marker.args:
+        raise UsageError(f"{where}: pytest.mark.cluster takes keywords only, e.g. cluster(zookeeper=3, env='production')")
+    kwargs = dict(marker.kwargs)
+    env = config.getoption("harness_env") or kwargs.pop("env", "_default")
+    kwargs.pop("env", None)
+    backup = kwargs.pop("from_backup", None)
+    roles: dict[str, int] = {}
+    for role, count in kwargs.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise UsageError(f"{where}: cluster({role}={count!r}): the count must be a whole number >= 1")
+        roles[role] = count
+    if not roles:
+        raise UsageError(f"{where}: pytest.mark.cluster names no role")
+    return ClusterSpec(roles, env, repo_dir(config) / backup if backup else None)
+
+
+def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:
+    marker = item.get_closest_marker("cluster")
+    return cluster_spec(marker, config, str(item.path)) if marker else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test asking for `host` or `node` runs once per node of its module's cluster."""
+    if "harness_node_name" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("cluster")
+    if marker is None:
+        pytest.fail(f"{metafunc.definition.path}: `host`/`node` need a module marker "
+                    "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
+    try:
+        names = cluster_spec(marker, metafunc.config, str(metafunc.definition.path)).node_names()
+    except UsageError as err:
+        pytest.fail(str(err), pytrace=False)
+    metafunc.parametrize("harness_node_name", names, ids=names, scope="function")
+
+
+def _progress(config: pytest.Config):
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def say(line: str) -> None:
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                sys.stderr.write(f"[harness] {line}\n")
+        else:
+            sys.stderr.write(f"[harness] {line}\n")
+        sys.stderr.flush()
+    return say
+
+
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The module's running cluster (harness.nodes.cluster.Cluster)."""
+    from harness.nodes.cluster import Cluster
+
+    config = request.config
+    try:
+        spec = _module_spec(request.node, config)
+    except UsageError as err:
+        pytest.fail(str(err), pytrace=False)
+    if spec is None:
+        pytest.fail(f"{request.node.path}: no cluster marker; add "
+                    "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
+    name = Path(str(request.node.path)).stem.removeprefix("test_").replace("_", "-")
+    the_cluster = Cluster(name, repo_dir=repo_dir(config), roles=spec.roles,
+                          environment=spec.environment, image=config.getoption("harness_image"),
+                          from_backup=spec.from_backup, progress=_progress(config))
+    modid = request.node.nodeid
+    config.stash[CLUSTERS][modid] = the_cluster
+    try:
+        try:
+            the_cluster.up()
+        except HarnessError as err:
+            config.stash[FAILED].add(modid)
+            pytest.fail(_describe(err), pytrace=False)
+        yield the_cluster
+    finally:
+        keep = config.getoption("--keep-failed") and modid in config.stash[FAILED]
+        if keep:
+            the_cluster.keep()
+            say = _progress(config)
+            say(f"kept cluster {the_cluster.name} after a failure; log in with:")
+            for node in the_cluster.nodes.values():
+                say(f"  docker exec -it {node.container} bash    # node {node.name}")
+        else:
+            the_cluster.down()
+        config.stash[CLUSTERS].pop(modid, None)
+
+
+def _describe(err: HarnessError) -> str:
+    """One line naming what failed, then the log to look at."""
+    text = f"{type(err).__name__}: {err}"
+    if err.log_tail:
+        text += "\n--- log tail ---\n" + err.log_tail
+    return text
+
+
+@pytest.fixture
+def harness_node_name(request: pytest.FixtureRequest) -> str:
+    """Parametrised by pytest_generate_tests; never requested directly by specs."""
+    return request.param
+
+
+@pytest.fixture
+def node(cluster: Any, harness_node_name: str) -> Any:
+    """The Node (name, role, ip, container) this test run is about."""
+    return cluster.nodes[harness_node_name]
+
+
+@pytest.fixture(scope="module")
+def hosts(cluster: Any) -> dict[str, Any]:
+    """{node name: testinfra Host} for every node of the cluster."""
+    return {name: cluster.testinfra_host(name) for name in sorted(cluster.nodes)}
+
+
+@pytest.fixture(scope="module")
+def hosts_by_role(cluster: Any, hosts: dict[str, Any]) -> dict[str, list[Any]]:
+    """{role: [testinfra Host, ...]} in node-name order."""
+    out: dict[str, list[Any]] = {}
+    for name in sorted(cluster.nodes):
+        out.setdefault(cluster.nodes[name].role, []).append(hosts[name])
+    return out
+
+
+@pytest.fixture
+def host(hosts: dict[str, Any], harness_node_name: str) -> Any:
+    """The testinfra Host of this test run's node."""
+    return hosts[harness_node_name]
+
+
+@pytest.fixture
+def report(cluster: Any, harness_node_name: str) -> dict:
+    """The node's last converge report."""
+    return cluster.reports[harness_node_name][-1]
+
+
+@pytest.fixture
+def policy(cluster: Any, harness_node_name: str) -> dict:
+    """The node's compiled policy, as the config server computes it now."""
+    return cluster.client.get(f"/nodes/{harness_node_name}/policy")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """On failure, attach each affected node's diagnostics to the report."""
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed or item.get_closest_marker("cluster") is None:
+        return
+    modid = item.nodeid.split("::")[0]
+    item.config.stash[FAILED].add(modid)
+    the_cluster = item.config.stash[CLUSTERS].get(modid)
+    if the_cluster is None:
+        return
+    name = getattr(item, "callspec", None) and item.callspec.params.get("harness_node_name")
+    for node_name in [name] if name else sorted(the_cluster.nodes):
+        try:
+            text = the_cluster.diagnostics(node_name)
+        except HarnessError as err:  # the node may be gone; say so instead of hiding the failure
+            text = f"(no diagnostics: {err})"
+        rep.sections.append((f"harness diagnostics: {node_name}", text))
