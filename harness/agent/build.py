@@ -1,0 +1,75 @@
+"""Build agent.pyz: the agent + harness/__init__.py + pure-Python jinja2/markupsafe.
+
+Runs on the host (never shipped). Bytes are deterministic (sorted entries, fixed mtimes and
+modes), so the server can serve them from a cache and nodes can compare checksums.
+"""
+from __future__ import annotations
+
+import functools
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import jinja2
+import markupsafe
+
+SHEBANG = b"#!/usr/bin/env python3\n"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+MAIN = b"import sys\nfrom harness.agent.cli import main\nsys.exit(main())\n"
+AGENT_DIR = Path(__file__).resolve().parent
+SKIP = {"build.py"}
+
+
+def sources() -> dict[str, bytes]:
+    """Archive name -> content of every file that goes into the zipapp."""
+    files: dict[str, bytes] = {
+        "__main__.py": MAIN,
+        "harness/__init__.py": (AGENT_DIR.parent / "__init__.py").read_bytes(),
+    }
+    for path in sorted(AGENT_DIR.rglob("*.py")):
+        rel = path.relative_to(AGENT_DIR)
+        if rel.name in SKIP or "__pycache__" in rel.parts:
+            continue
+        files[f"harness/agent/{rel.as_posix()}"] = path.read_bytes()
+    for package in (jinja2, markupsafe):
+        root = Path(package.__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                files[f"{package.__name__}/{path.relative_to(root).as_posix()}"] = \
+                    path.read_bytes()
+    return files
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    buf.write(SHEBANG)
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            zf.writestr(info, files[name], compresslevel=9)
+    return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def agent_zipapp_bytes() -> bytes:
+    """The zipapp's bytes, built once per process."""
+    return _zip(sources())
+
+
+def build_zipapp(dest: Path) -> Path:
+    """Write agent.pyz to `dest` (a file path, or a directory to put agent.pyz in)."""
+    dest = Path(dest)
+    if dest.is_dir():
+        dest = dest / "agent.pyz"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".agent-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(agent_zipapp_bytes())
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, dest)
+    return dest

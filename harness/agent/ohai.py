@@ -1,0 +1,135 @@
+"""Ohai-lite: the automatic attributes (facts) a node reports about itself.
+
+Nodes may lack iproute2, so the address falls back from `ip -j` to /proc/net/route + an
+ioctl, then to the source address the kernel picks to reach the config server.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import shutil
+import socket
+import struct
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+SIOCGIFADDR = 0x8915
+
+
+def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict:
+    """Facts of this machine; `server_url` helps find the address when routes are odd."""
+    fqdn = socket.getfqdn()
+    hostname = socket.gethostname().split(".")[0]
+    if "." not in fqdn or fqdn.startswith("localhost"):
+        fqdn = socket.gethostname()
+    os_release = read_os_release(root / "etc/os-release")
+    uname = platform.uname()
+    facts = {
+        "hostname": hostname,
+        "fqdn": fqdn,
+        "domain": fqdn.split(".", 1)[1] if "." in fqdn else "",
+        "ipaddress": ipaddress(server_url),
+        "platform": os_release.get("ID", uname.system.lower()),
+        "platform_version": os_release.get("VERSION_ID", ""),
+        "platform_family": (os_release.get("ID_LIKE") or os_release.get("ID", "")).split()[0]
+        if os_release else "",
+        "os": uname.system.lower(),
+        "kernel": {"name": uname.system, "release": uname.release, "machine": uname.machine},
+        "cpu": {"total": os.cpu_count() or 1},
+        "memory": memory(root / "proc/meminfo"),
+    }
+    return facts
+
+
+def read_os_release(path: Path) -> dict[str, str]:
+    """KEY=value pairs of /etc/os-release, unquoted."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return {}
+    pairs = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not key.startswith("#"):
+            pairs[key.strip()] = value.strip().strip("\"'")
+    return pairs
+
+
+def memory(path: Path) -> dict:
+    """Total memory in Chef's shape ("NkB") plus a number that is easy to compute with."""
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                kb = int(line.split()[1])
+                return {"total": f"{kb}kB", "total_kb": kb}
+    except (OSError, ValueError, IndexError):
+        pass
+    return {}
+
+
+def ipaddress(server_url: str | None = None) -> str:
+    """IPv4 address of the interface holding the default route."""
+    for finder in (_from_iproute, _from_proc_route):
+        try:
+            addr = finder()
+        except (OSError, ValueError, KeyError, IndexError, subprocess.SubprocessError):
+            addr = None
+        if addr:
+            return addr
+    return _source_address(server_url) or "127.0.0.1"
+
+
+def _from_iproute() -> str | None:
+    if not shutil.which("ip"):
+        return None
+    routes = json.loads(_ip("route", "show", "default") or "[]")
+    if not routes:
+        return None
+    addrs = json.loads(_ip("-4", "addr", "show", "dev", routes[0]["dev"]) or "[]")
+    for link in addrs:
+        for info in link.get("addr_info", []):
+            if info.get("family") == "inet":
+                return info["local"]
+    return None
+
+
+def _ip(*args: str) -> str:
+    return subprocess.run(["ip", "-j", *args], capture_output=True, text=True,
+                          timeout=10, check=True).stdout
+
+
+def _from_proc_route(path: str = "/proc/net/route") -> str | None:
+    with open(path) as fh:
+        next(fh)
+        for line in fh:
+            fields = line.split()
+            if len(fields) > 2 and fields[1] == "00000000" and int(fields[3], 16) & 2:
+                return interface_address(fields[0])
+    return None
+
+
+def interface_address(ifname: str) -> str | None:
+    """IPv4 address of an interface via SIOCGIFADDR (works without iproute2)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        packed = struct.pack("256s", ifname.encode()[:15])
+        try:
+            answer = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, packed)
+        except OSError:
+            return None
+    return socket.inet_ntoa(answer[20:24])
+
+
+def _source_address(server_url: str | None) -> str | None:
+    """The local address the kernel would use to reach the server (no packet is sent)."""
+    host = urllib.parse.urlsplit(server_url).hostname if server_url else None
+    for target in filter(None, (host, "192.0.2.1")):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.connect((target, 9))
+                return sock.getsockname()[0]
+        except OSError:
+            continue
+    return None

@@ -1,0 +1,115 @@
+"""The compile phase: exec() each recipe with the resource API as its globals.
+
+Resources are collected in declaration order (include_recipe inlines another recipe where it
+is called, once per run). Errors name the cookbook, recipe file and line.
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable
+
+from .accounts import Group, User
+from .errors import AgentError, RecipeError, ResourceFailure
+from .execute import Execute, Log
+from .files import CookbookFile, Directory, File, Link, Template
+from .packages import Package, Service
+from .resource import Context, Resource
+
+RESOURCE_TYPES: dict[str, type[Resource]] = {
+    cls.kind: cls for cls in (Package, File, CookbookFile, Template, Directory, Link, User,
+                              Group, Service, Execute, Log)}
+
+
+def recipe_name(item: str) -> str:
+    """"recipe[cb::x@1.0]", "cb" or "cb::x" -> "cb::x" ("cb" means "cb::default")."""
+    item = item.strip()
+    if item.startswith("recipe[") and item.endswith("]"):
+        item = item[len("recipe["):-1]
+    item = item.split("@", 1)[0]
+    return item if "::" in item else f"{item}::default"
+
+
+class Compiler:
+    """Runs recipes and collects their resources; `api` are the extra globals (search...)."""
+
+    def __init__(self, ctx: Context, api: dict[str, Callable[..., Any]]) -> None:
+        self.ctx = ctx
+        self.api = api
+        self.resources: list[Resource] = []
+        self.loaded: list[str] = []
+        self.stack: list[tuple[str, str]] = []   # (recipe, label) being executed
+        self.labels: dict[str, str] = {}         # file label -> recipe
+
+    def include_recipe(self, item: str) -> None:
+        """Compile a recipe unless it already was in this run."""
+        name = recipe_name(item)
+        if name in self.loaded:
+            return
+        cookbook, _, short = name.partition("::")
+        book = self.ctx.cookbooks.get(cookbook)
+        if book is None:
+            raise RecipeError(f"recipe {name}: cookbook {cookbook} is not in this node's "
+                              f"policy (cookbooks: {', '.join(sorted(self.ctx.cookbooks))})",
+                              f"recipe[{name}]")
+        path = f"recipes/{short}.py"
+        if not book.has(path):
+            raise RecipeError(f"recipe {name}: cookbook {cookbook} {book.version} has no {path}",
+                              f"recipe[{name}]")
+        self.loaded.append(name)
+        label = book.label(path)
+        self.labels[label] = name
+        self.stack.append((name, label))
+        try:
+            code = compile(book.read(path), label, "exec")
+            exec(code, self.globals_for(cookbook, short))
+        except RecipeError:
+            raise
+        except SyntaxError as exc:
+            raise RecipeError(f"recipe {name} ({label}:{exc.lineno}): SyntaxError: {exc.msg}",
+                              f"recipe[{name}]") from None
+        except Exception as exc:
+            where = self._where(exc, label)
+            resource = getattr(exc, "resource", None) or f"recipe[{name}]"
+            text = str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}"
+            raise RecipeError(f"recipe {name} ({where}): {text}", resource) from None
+        finally:
+            self.stack.pop()
+
+    def _where(self, exc: BaseException, label: str) -> str:
+        line = None
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename == label:
+                line = lineno
+        return f"{label}:{line}" if line else label
+
+    def location(self) -> str | None:
+        """Recipe file and line of the innermost recipe frame calling us."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename in self.labels:
+                return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+            frame = frame.f_back
+        return None
+
+    def globals_for(self, cookbook: str, short: str) -> dict[str, Any]:
+        env: dict[str, Any] = {"__name__": f"recipe:{cookbook}::{short}",
+                               "__builtins__": __builtins__,
+                               "cookbook_name": cookbook, "recipe_name": short,
+                               "node": self.ctx.node, "include_recipe": self.include_recipe}
+        env.update(self.api)
+        for kind, cls in RESOURCE_TYPES.items():
+            env[kind] = self._factory(cls, cookbook)
+        return env
+
+    def _factory(self, cls: type[Resource], cookbook: str) -> Callable[..., Resource]:
+        def declare(name: str, **kwargs: Any) -> Resource:
+            where = self.location()
+            try:
+                res = cls(self.ctx, name, cookbook=cookbook, defined_at=where, **kwargs)
+            except ResourceFailure as exc:
+                raise RecipeError(f"{exc.resource} ({where}): {exc}", exc.resource) from None
+            self.resources.append(res)
+            return res
+        declare.__name__ = cls.kind
+        return declare

@@ -1,0 +1,172 @@
+"""Resource base: properties, actions, guards, notifications; subclasses do the work.
+
+A resource is declared in the compile phase (a recipe calls e.g. `template(...)`) and run
+in the converge phase: each action method returns whether it changed the system.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from . import shell
+from .errors import ResourceFailure
+
+TIMINGS = {"delayed": "delayed", "immediately": "immediately", "immediate": "immediately"}
+TARGET_RE = re.compile(r"^(\w+)\[(.+)\]$")
+COMMON = ("action", "notifies", "subscribes", "only_if", "not_if", "ignore_failure")
+
+
+@dataclass
+class Context:
+    """Per-run state every resource sees; `run` is the command seam tests replace."""
+
+    node: Any = None
+    cookbooks: dict = field(default_factory=dict)
+    run: shell.Runner = shell.run
+    out: Callable[[str], None] = lambda line: print(line, flush=True)
+    why_run: bool = False
+    state: dict = field(default_factory=dict)
+
+    def step(self, message: str) -> None:
+        """Say what a (possibly long) action is doing right now."""
+        self.out(f"    - {message}")
+
+
+@dataclass(frozen=True)
+class Notification:
+    action: str
+    target: str
+    timing: str
+
+
+def parse_notifications(value: Any, owner: str, what: str) -> list[Notification]:
+    """[(action, "type[name]", timing?)] or one such tuple; timing defaults to delayed."""
+    if not value:
+        return []
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], str):
+        value = [value]
+    out = []
+    for entry in value:
+        if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
+            raise ResourceFailure(f"{what} entries are (action, 'type[name]'[, timing]), "
+                                  f"got {entry!r}", owner)
+        action, target = str(entry[0]), str(entry[1])
+        timing = TIMINGS.get(str(entry[2]) if len(entry) == 3 else "delayed")
+        if timing is None or not TARGET_RE.match(target):
+            raise ResourceFailure(f"bad {what} entry {entry!r}: target must look like "
+                                  "'service[name]', timing 'delayed' or 'immediately'", owner)
+        out.append(Notification(action, target, timing))
+    return out
+
+
+class Resource:
+    """Base class: subclasses set `kind`, `actions`, `default_action`, `properties`."""
+
+    kind: ClassVar[str] = ""
+    actions: ClassVar[tuple[str, ...]] = ()
+    default_action: ClassVar[str | list[str]] = "nothing"
+    properties: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, ctx: Context, name: str, *, cookbook: str | None = None,
+                 defined_at: str | None = None, **kwargs: Any) -> None:
+        self.ctx = ctx
+        self.name = str(name)
+        self.cookbook = cookbook
+        self.defined_at = defined_at
+        unknown = sorted(set(kwargs) - set(self.properties) - set(COMMON))
+        if unknown:
+            raise ResourceFailure(f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+                                  f"{', '.join(unknown)}; {self.kind} takes "
+                                  f"{', '.join(sorted(self.properties))}", self.key)
+        self.props = {k: kwargs.get(k, default) for k, default in self.properties.items()}
+        action = kwargs.get("action") or self.default_action
+        self.action_list = [action] if isinstance(action, str) else list(action)
+        for act in self.action_list:
+            if act != "nothing" and act not in self.actions:
+                raise ResourceFailure(f"unknown action {act!r}; {self.kind} supports "
+                                      f"{', '.join(self.actions)}", self.key)
+        self.notifies = parse_notifications(kwargs.get("notifies"), self.key, "notifies")
+        self.subscribes = parse_notifications(kwargs.get("subscribes"), self.key, "subscribes")
+        self.only_if = kwargs.get("only_if")
+        self.not_if = kwargs.get("not_if")
+        self.ignore_failure = bool(kwargs.get("ignore_failure"))
+        self.validate()
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}[{self.name}]"
+
+    def __repr__(self) -> str:
+        return self.key
+
+    def validate(self) -> None:
+        """Check property values at declaration time (subclasses)."""
+
+    def describe(self) -> dict:
+        """Properties as why-run shows them (JSON-friendly)."""
+        props = {k: _jsonable(v) for k, v in self.props.items()}
+        for name in ("only_if", "not_if"):
+            if getattr(self, name) is not None:
+                props[name] = _jsonable(getattr(self, name))
+        if self.notifies:
+            props["notifies"] = [[n.action, n.target, n.timing] for n in self.notifies]
+        if self.subscribes:
+            props["subscribes"] = [[n.action, n.target, n.timing] for n in self.subscribes]
+        return props
+
+    def skip_reason(self) -> str | None:
+        """Why the guards say not to run, or None to run."""
+        if self.only_if is not None and not self._guard(self.only_if):
+            return "only_if"
+        if self.not_if is not None and self._guard(self.not_if):
+            return "not_if"
+        return None
+
+    def _guard(self, guard: Any) -> bool:
+        if callable(guard):
+            return bool(guard())
+        if isinstance(guard, str):
+            return self.ctx.run(guard, **self.guard_options()).rc == 0
+        raise ResourceFailure(f"guards are shell strings or callables, got {guard!r}", self.key)
+
+    def guard_options(self) -> dict[str, Any]:
+        """How shell guards run (execute passes its cwd, environment and user, as Chef)."""
+        return {}
+
+    def apply(self, action: str) -> bool:
+        """Run one action; True when something changed."""
+        if action == "nothing":
+            return False
+        if action not in self.actions:
+            raise ResourceFailure(f"{self.kind} has no action {action!r}", self.key)
+        return bool(getattr(self, "action_" + action)())
+
+    def fail(self, message: str) -> ResourceFailure:
+        return ResourceFailure(message, self.key)
+
+    def command(self, cmd: shell.Command, what: str, **kwargs: Any) -> shell.Completed:
+        """Run a command that must succeed; the failure names it and shows its output."""
+        started = time.monotonic()
+        result = self.ctx.run(cmd, **kwargs)
+        if result.rc != 0:
+            shown = cmd if isinstance(cmd, str) else " ".join(cmd)
+            tail = result.tail()
+            raise self.fail(f"{what} failed (exit {result.rc} after "
+                            f"{time.monotonic() - started:.1f}s): {shown}"
+                            + (f"\n{tail}" if tail else ""))
+        return result
+
+
+def _jsonable(value: Any) -> Any:
+    if callable(value):
+        return f"<python {getattr(value, '__name__', 'callable')}>"
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+

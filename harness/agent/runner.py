@@ -1,0 +1,186 @@
+"""One agent run: policy + cookbooks from the server, compile, converge, save, report.
+
+`Run` is used by the CLI on nodes; `why_run()` is the same code called in-process on the
+host by the unit-test layer (like ChefSpec), against an in-process config server.
+"""
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import ohai, shell
+from .api import Api
+from .converge import Converger
+from .cookbooks import FileCache, fetch_cookbooks
+from .crypto import decrypt_item, is_encrypted
+from .errors import AgentError, ConfigError, DecryptError, NotFound, RecipeError, ResourceFailure
+from .node import Node, SearchNode, deep_merge
+from .recipe import Compiler
+from .resource import Context
+
+
+class Run:
+    """A converge (or why-run) of one node; `execute()` returns the report."""
+
+    def __init__(self, api: Api, node_name: str, *, why_run: bool = False,
+                 secret: bytes | None = None, cache: FileCache | None = None,
+                 facts: dict | None = None, run: shell.Runner = shell.run,
+                 out: Callable[[str], None] | None = None) -> None:
+        self.api = api
+        self.node_name = node_name
+        self.why_run = why_run
+        self.secret = secret
+        self.cache = cache or FileCache()
+        self.facts = facts
+        self.out = out or (lambda line: print(line, flush=True))
+        self.ctx = Context(run=run, out=self.out, why_run=why_run)
+        self.searches: dict[tuple[str, str], list[str]] = {}
+        self.items: dict[tuple[str, str], dict] = {}
+        self.compiler: Compiler | None = None
+
+    # -- the recipe-facing API -------------------------------------------------------------
+    def search(self, index: str, query: str = "*:*") -> list[dict]:
+        """Rows sorted by name; node rows also answer merged attributes (n["ipaddress"])."""
+        rows = self.api.search(index, query)
+        if index == "node":
+            rows = [SearchNode(row) for row in rows]
+        rows.sort(key=_row_name)
+        self.searches[(index, query)] = [_row_name(r) for r in rows]
+        return rows
+
+    def data_bag_item(self, bag: str, item: str) -> dict:
+        """The item, decrypted when encrypted (needs the secret file); cached per run."""
+        if (bag, item) not in self.items:
+            try:
+                doc = self.api.get(f"/data/{bag}/{item}")
+            except NotFound:
+                raise NotFound(f"data bag item {bag}/{item} does not exist", 404) from None
+            if is_encrypted(doc):
+                if self.secret is None:
+                    raise DecryptError(f"data bag item {bag}/{item} is encrypted but the "
+                                       "agent has no secret_file")
+                doc = decrypt_item(doc, self.secret, where=f"data bag item {bag}/{item}")
+            self.items[(bag, item)] = doc
+        return self.items[(bag, item)]
+
+    def data_bag(self, bag: str) -> list[str]:
+        return sorted(self.api.get(f"/data/{bag}"))
+
+    # -- the run ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Node, policy, facts and cookbooks: everything before the compile phase."""
+        try:
+            self.node_doc = self.api.get(f"/nodes/{self.node_name}")
+        except NotFound:
+            raise ConfigError(f"node {self.node_name} is not registered on "
+                             f"{self.api.url} (run `register` first)") from None
+        self.policy = self.api.get(f"/nodes/{self.node_name}/policy")
+        env = self.policy.get("chef_environment", "_default")
+        self.out(f"Starting harness agent {'why-run ' if self.why_run else ''}for "
+                 f"{self.node_name} (environment {env})")
+        self.out("Run list: " + ", ".join(self.policy.get("expanded_run_list", [])))
+        facts = self.facts if self.facts is not None else ohai.collect(self.api.url)
+        self.automatic = deep_merge(facts, {"roles": self.policy.get("roles", []),
+                                            "recipes": self.policy.get("recipes", [])})
+        self.ctx.node = Node(self.node_name, env,
+                             deep_merge(self.policy.get("attributes", {}), self.automatic),
+                             roles=self.policy.get("roles", []),
+                             recipes=self.policy.get("recipes", []),
+                             data_bag_item=self.data_bag_item)
+        self.ctx.cookbooks = fetch_cookbooks(self.api, self.policy.get("cookbook_versions", {}),
+                                             self.cache, self.out)
+
+    def compile(self) -> Converger:
+        self.out("Compiling cookbooks")
+        self.compiler = Compiler(self.ctx, {"search": self.search,
+                                            "data_bag_item": self.data_bag_item,
+                                            "data_bag": self.data_bag})
+        for recipe in self.policy.get("recipes", []):
+            self.compiler.include_recipe(recipe)
+        for warning in self.ctx.node.warnings:
+            self.out(f"WARNING: {warning}")
+        converger = Converger(self.ctx, self.compiler.resources)
+        self.out(f"Converging {len(self.compiler.resources)} resources"
+                 + (" (why-run: nothing is changed)" if self.why_run else ""))
+        return converger
+
+    def save_node(self) -> None:
+        """Publish facts and attributes so peers find this node by search."""
+        doc = self.api.get(f"/nodes/{self.node_name}")  # keep a flip made meanwhile
+        doc["automatic"] = self.automatic
+        if "default_attributes" in self.policy or "override_attributes" in self.policy:
+            doc["default"] = self.policy.get("default_attributes", {})
+            doc["override"] = self.policy.get("override_attributes", {})
+        else:  # merged attributes already hold normal at its precedence: override keeps it
+            doc["default"], doc["override"] = {}, self.policy.get("attributes", {})
+        self.api.put(f"/nodes/{self.node_name}", doc)
+
+    def execute(self) -> dict:
+        """The whole run; failures of recipes/resources go into the report, not raised."""
+        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        t0 = time.monotonic()
+        failure = None
+        converger: Converger | None = None
+        self.prepare()
+        try:
+            if not self.why_run:
+                self.save_node()
+            converger = self.compile()
+            converger.run()
+            if not self.why_run:
+                self.save_node()
+        except (RecipeError, ResourceFailure) as exc:
+            failure = {"resource": exc.resource or "recipe", "message": _message(exc)}
+        seconds = round(time.monotonic() - t0, 3)
+        changed = converger.changed if converger else []
+        self.out(f"Run {'failed' if failure else 'complete'}: {len(changed)} of "
+                 f"{len(converger.entries) if converger else 0} resource actions changed "
+                 f"in {seconds:.1f}s")
+        return {"node": self.node_name, "status": "failure" if failure else "success",
+                "started_at": started_at, "seconds": seconds, "why_run": self.why_run,
+                "resources": converger.entries if converger else [],
+                "changed": list(changed), "failure": failure,
+                "searches": [{"index": i, "query": q, "names": names}
+                             for (i, q), names in self.searches.items()]}
+
+    def post_report(self, report: dict) -> None:
+        self.api.post(f"/reports/nodes/{self.node_name}/runs", report)
+
+
+def _row_name(row: dict) -> str:
+    return str(row.get("name") or row.get("id") or "")
+
+
+def _message(exc: AgentError) -> str:
+    where = getattr(exc, "defined_at", None)
+    return f"{exc} (declared at {where})" if where else str(exc)
+
+
+def why_run(server_url: str, token: str, node_name: str, automatic: dict | None = None, *,
+            secret: bytes | None = None, out: Callable[[str], None] | None = None
+            ) -> list[dict]:
+    """What a converge of `node_name` would do, computed in-process (nothing is touched).
+
+    Facts are this machine's, with hostname/fqdn = the node name (as in the cluster), deep-
+    merged with `automatic`. Returns [{"resource", "action", "properties"}] in run order
+    (templates carry their rendered "content"). Raises RecipeError (an AgentError) when a
+    recipe, a resource declaration, a notification target or a template is wrong.
+    """
+    facts = ohai.collect(server_url)
+    facts.update(hostname=node_name, fqdn=node_name, domain="")
+    run = Run(Api(server_url, token), node_name, why_run=True, secret=secret,
+              facts=deep_merge(facts, automatic or {}), out=out or (lambda line: None))
+    run.prepare()
+    try:
+        converger = run.compile()
+        converger.run()
+        return [{"resource": res.key, "action": action, "properties": res.describe()}
+                for res in converger.resources for action in res.action_list]
+    except ResourceFailure as exc:
+        raise RecipeError(f"{exc.resource}: {_message(exc)}", exc.resource) from None
+
+
+def load_secret(path: str | Path | None) -> bytes | None:
+    return None if path is None else Path(path).read_bytes()

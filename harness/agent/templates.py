@@ -1,0 +1,69 @@
+"""Jinja2 rendering of cookbook templates (StrictUndefined: a typo fails the run, loudly)."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import jinja2
+
+from .node import Attrs, Node
+
+
+class _Environment(jinja2.Environment):
+    """Missing node attributes stay undefined (so `is defined` works) but say their path."""
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, (Attrs, Node)) and isinstance(argument, str):
+            try:
+                return obj[argument]
+            except KeyError as exc:
+                return self.undefined(obj=obj, name=argument, hint=str(exc))
+        return super().getitem(obj, argument)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, (Attrs, Node)) and not hasattr(obj, attribute):
+            return self.getitem(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
+def environment(book: Any, state: dict) -> jinja2.Environment:
+    """One Jinja environment per cookbook per run; templates may include their siblings."""
+    cache = state.setdefault("jinja", {})
+    if book.name not in cache:
+        def load(name: str) -> tuple[str, str, Any] | None:
+            path = f"templates/{name}"
+            if not book.has(path):
+                return None
+            return book.read(path).decode("utf-8"), book.label(path), lambda: True
+        cache[book.name] = _Environment(
+            loader=jinja2.FunctionLoader(load), undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True, autoescape=False)
+    return cache[book.name]
+
+
+def render_template(book: Any, source: str, node: Any, variables: dict, state: dict) -> str:
+    """Render templates/<source> with `node` and the variables; ValueError names file:line."""
+    env = environment(book, state)
+    try:
+        template = env.get_template(source)
+        return template.render({"node": node, **variables})
+    except jinja2.TemplateNotFound as exc:
+        raise ValueError(f"cookbook {book.name} has no templates/{exc.name}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        where = exc.filename or book.label(f"templates/{source}")
+        raise ValueError(f"{where}:{exc.lineno}: syntax error: {exc.message}") from None
+    except Exception as exc:  # anything a template expression raises
+        where = _template_frame(sys.exc_info()[2], book) or book.label(f"templates/{source}")
+        raise ValueError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
+def _template_frame(tb: Any, book: Any) -> str | None:
+    """The innermost traceback frame inside one of the cookbook's templates, as file:line."""
+    found = None
+    prefix = book.label("templates/")
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(prefix):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
