@@ -94,6 +94,31 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return commands.run(args)
 
 
+def cmd_rollout(args: argparse.Namespace) -> int:
+    from harness.rollout import commands
+
+    return commands.run(args)
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from harness.ci.matrix import compute_matrix, render
+
+    matrix = compute_matrix(_repo(args), specs=args.specs, changed_since=args.changed_since)
+    if args.explain:
+        for line in matrix.explanation():
+            print(f"harness matrix: {line}", file=sys.stderr)
+    sys.stdout.write(render(matrix, args.format, explain=args.explain))
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from harness.ci.gate import run_gate
+
+    result = run_gate(_repo(args), base=args.base, specs=args.specs,
+                      reports=Path(args.reports).resolve() if args.reports else None)
+    return result.exit_code
+
+
 def _add_repo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", default=".", help="config repo directory (default: .)")
 
@@ -153,6 +178,65 @@ def build_parser() -> argparse.ArgumentParser:
                            ("clean", "remove leftovers of dead sessions")):
         p = sub.add_parser(name, help=helptext)
         p.set_defaults(func=cmd_nodes)
+
+    # Environments and rollouts (harness/rollout): bump, promote, check, allowlist, flip.
+    p = sub.add_parser("bump", help="raise a cookbook's version in its metadata")
+    p.add_argument("cookbook")
+    p.add_argument("level", nargs="?", default="patch", metavar="major|minor|patch|X.Y.Z",
+                   help="which part to raise, or the new version (default: patch)")
+    _add_repo(p)
+    p.set_defaults(func=cmd_rollout)
+    p = sub.add_parser("promote", help="pin a cookbook version in an environment")
+    p.add_argument("env")
+    p.add_argument("cookbook")
+    p.add_argument("--version", help="version to pin (default: the repo's current one)")
+    p.add_argument("--keep-operator", action="store_true",
+                   help="keep the pin's operator (e.g. ~>) instead of writing =")
+    p.add_argument("--from-backup", help="a backup directory whose versions also count")
+    _add_repo(p)
+    p.set_defaults(func=cmd_rollout)
+    p = sub.add_parser("check", help="every pin exists; every role solves in every environment")
+    p.add_argument("--env", help="check only this environment")
+    p.add_argument("--from-backup", help="a backup directory whose versions also count")
+    _add_repo(p)
+    p.set_defaults(func=cmd_rollout)
+    p = sub.add_parser("allowlist", help="add or remove a host pattern of an allowlist")
+    asub = p.add_subparsers(dest="allowlist_command", required=True, parser_class=_Parser)
+    for name in ("add", "remove"):
+        a = asub.add_parser(name, help=f"{name} a host pattern (shell wildcards)")
+        a.add_argument("name", help="allowlist (data bag item) name")
+        a.add_argument("pattern", help="fqdn pattern: *, ?, [...]; case-sensitive")
+        a.add_argument("--bag", default="allowlist", help="data bag (default: allowlist)")
+        _add_repo(a)
+        a.set_defaults(func=cmd_rollout)
+    p = sub.add_parser("flip", help="move nodes to another environment on the config server")
+    p.add_argument("target", metavar="NODE|ENV", help="the node (or, with --role/--from-env, ENV)")
+    p.add_argument("env", nargs="?", metavar="ENV", help="the target environment")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--role", help="flip every node that has this role")
+    g.add_argument("--from-env", help="flip every node of this environment")
+    p.add_argument("--preview", action="store_true",
+                   help="only list the cookbook versions that would change")
+    p.add_argument("--server", required=True, help="config server URL")
+    p.add_argument("--token-file", required=True, help="file holding the admin token")
+    p.set_defaults(func=cmd_rollout)
+
+    # CI (harness/ci): the per-role-spec matrix and the pre-merge gate (docs/ci.md).
+    p = sub.add_parser("matrix", help="the role specs to run in CI (one job per spec module)")
+    p.add_argument("--changed-since", metavar="REF",
+                   help="only specs that REF...HEAD plus uncommitted changes can affect")
+    p.add_argument("--format", choices=("json", "github"), default="json",
+                   help="json: list of entries; github: matrix=/count= lines for $GITHUB_OUTPUT")
+    p.add_argument("--explain", action="store_true", help="say why each spec is (not) selected")
+    p.add_argument("--specs", default="role_specs", help="role specs directory (default: role_specs)")
+    _add_repo(p)
+    p.set_defaults(func=cmd_matrix)
+    p = sub.add_parser("gate", help="pre-merge gate: validate, unit, functional (affected specs)")
+    p.add_argument("--base", metavar="REF", help="run only the role specs REF...HEAD can affect")
+    p.add_argument("--reports", help="JUnit XML and logs (default: REPO/.harness/gate)")
+    p.add_argument("--specs", default="role_specs", help="role specs directory (default: role_specs)")
+    _add_repo(p)
+    p.set_defaults(func=cmd_gate)
     return parser
 
 

@@ -1,0 +1,125 @@
+"""Allowlists: data bag items of host name patterns that gate a new code path.
+
+Why: Etsy's chef-whitelist lets a long ramp-up (a new PHP on every web node) proceed host by host
+without blocking the cookbook: the recipe branches on `node.in_allowlist("new_php")`. An item is
+`{"id": NAME, "patterns": ["web0[1-3].*"], "roles": ["canary"]}`; patterns are shell wildcards
+matched case-sensitively against the node's fqdn. The agent carries its own copy of
+`in_allowlist` (it ships alone); both follow the rules documented in docs/rollouts.md.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from harness.errors import NotFound, UsageError
+from harness.rollout.docfile import find_file, load_doc, write_atomic
+from harness.rollout.splice import append_item, entry, insert_entry, remove_item
+
+DEFAULT_BAG = "allowlist"
+NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def _as_list(value: Any) -> list:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def in_allowlist(item: dict, fqdn: str, roles: Iterable[str] = (), *,
+                 key: str = "patterns") -> bool:
+    """True when fqdn matches one of item[key] (fnmatchcase) or the node has one of item["roles"].
+
+    `*` also matches dots, `?` one character, `[...]`/`[!...]` a class; case matters. A bare
+    string counts as a one-element list; roles compare exactly (no wildcards).
+    """
+    if any(fnmatch.fnmatchcase(fqdn, str(p)) for p in _as_list(item.get(key))):
+        return True
+    node_roles = set(roles)
+    return any(role in node_roles for role in _as_list(item.get("roles")))
+
+
+def check_name(kind: str, name: str) -> None:
+    """Bag and item names follow the server's name rule (no separators, no `..`)."""
+    if not NAME_RE.fullmatch(name) or name in (".", ".."):
+        raise UsageError(f"bad {kind} name {name!r} (letters, digits, _ . : - only)")
+
+
+def check_pattern(pattern: str) -> None:
+    """A pattern is one non-empty word; an unclosed `[` is a typo, not a literal bracket."""
+    if not pattern:
+        raise UsageError("empty allowlist pattern")
+    if any(ch.isspace() for ch in pattern):
+        raise UsageError(f"allowlist pattern {pattern!r} contains whitespace")
+    if re.search(r"\[(?![^\]]*\])", pattern.replace("[]", "[x")):
+        raise UsageError(f"allowlist pattern {pattern!r} has an unclosed '['")
+
+
+def item_file(repo_dir: Path, bag: str, name: str) -> Path:
+    """The item's existing file (.json/.yaml/.yml), else where a new one goes (.json)."""
+    directory = repo_dir / "data_bags" / bag
+    return find_file(directory, name) or directory / f"{name}.json"
+
+
+def _load_item(path: Path, name: str):
+    doc = load_doc(path)
+    if doc.data.get("id", name) != name:
+        raise UsageError(f"item id {doc.data.get('id')!r} does not match the file name",
+                         path=str(path))
+    for key in ("patterns", "roles"):
+        value = doc.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"malformed allowlist item: {key!r} must be a list of strings",
+                             path=str(path))
+    return doc
+
+
+def add_pattern(repo_dir: Path, name: str, pattern: str, *, bag: str = DEFAULT_BAG) -> str:
+    """Add pattern to the item (creating item and bag when missing); returns a summary line."""
+    check_name("data bag", bag)
+    check_name("allowlist", name)
+    check_pattern(pattern)
+    path = item_file(repo_dir, bag, name)
+    if not path.exists():
+        if not (repo_dir / "data_bags").is_dir() and not (repo_dir / "roles").is_dir():
+            raise NotFound(f"{repo_dir} does not look like a config repo (no data_bags/ or roles/)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"id": name, "patterns": [pattern]}, indent=2) + "\n"
+        write_atomic(path, text.encode("utf-8"))
+        return f"created {path} with pattern {pattern}"
+    doc = _load_item(path, name)
+    if pattern in doc.data.get("patterns", []):
+        return f"{path}: {pattern} is already in {name}"
+    expected = doc.expected()
+    found = entry(doc.root, "patterns")
+    if found is None:
+        expected["patterns"] = [pattern]
+        new_text = insert_entry(doc, doc.root, "patterns", [pattern])
+    else:
+        expected["patterns"].append(pattern)
+        new_text = append_item(doc, found[1], pattern)
+    doc.commit(new_text, expected)
+    return f"{path}: added {pattern}"
+
+
+def remove_pattern(repo_dir: Path, name: str, pattern: str, *, bag: str = DEFAULT_BAG) -> str:
+    """Remove pattern from the item; an absent item or pattern is a usage error."""
+    check_name("data bag", bag)
+    check_name("allowlist", name)
+    check_pattern(pattern)
+    path = find_file(repo_dir / "data_bags" / bag, name)
+    if path is None:
+        raise NotFound(f"no allowlist {name!r} in {repo_dir / 'data_bags' / bag}")
+    doc = _load_item(path, name)
+    patterns = doc.data.get("patterns", [])
+    if pattern not in patterns:
+        raise NotFound(f"pattern {pattern!r} is not in allowlist {name} "
+                       f"(patterns: {', '.join(patterns) or 'none'})", path=str(path))
+    index = patterns.index(pattern)
+    expected = doc.expected()
+    del expected["patterns"][index]
+    knode, seq = entry(doc.root, "patterns")
+    doc.commit(remove_item(doc, knode, seq, index), expected)
+    return f"{path}: removed {pattern}"
