@@ -120,9 +120,13 @@ class Node:
             self.warnings.append(f"allowlist {bag}/{name} does not exist: nobody is in it")
             return False
         fqdn = str(self.attributes.get("fqdn") or self.name)
-        patterns = item.get(key) or []
-        if isinstance(patterns, str):
-            patterns = [patterns]
-        if any(fnmatch.fnmatchcase(fqdn, str(p)) for p in patterns):
+        if any(fnmatch.fnmatchcase(fqdn, str(p)) for p in _as_list(item.get(key))):
             return True
-        return any(role in self.roles for role in item.get("roles") or [])
+        return any(role in self.roles for role in _as_list(item.get("roles")))
+
+
+def _as_list(value: object) -> list:
+    """A bare string in an allowlist item counts as a one-element list (same as the host side)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)  # type: ignore[arg-type]

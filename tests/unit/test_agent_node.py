@@ -86,3 +86,12 @@ def test_search_node_falls_back_to_merged_attributes():
 def test_deep_merge_hashes_merge_arrays_replace():
     merged = deep_merge({"a": {"x": 1, "l": [1, 2]}, "s": 1}, {"a": {"y": 2, "l": [3]}, "s": 2})
     assert merged == {"a": {"x": 1, "y": 2, "l": [3]}, "s": 2}
+
+
+def test_allowlist_bare_string_role_counts_as_one_role():
+    """Same as the host side (harness.rollout.allowlist): "proxy" is one role, not 5 letters."""
+    bags = {"allowlist": {"new_proxy": {"id": "new_proxy", "patterns": "nomatch", "roles": "proxy"}}}
+    node, _ = make_node("app-1.example.com", bags, roles=["proxy"])
+    assert node.in_allowlist("new_proxy") is True
+    other, _ = make_node("app-1.example.com", bags, roles=["p"])
+    assert other.in_allowlist("new_proxy") is False
