@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
                             "spec module brings up, e.g. cluster(zookeeper=3, env='production')")
     config.stash[CLUSTERS] = {}
     config.stash[FAILED] = set()
+    config.pluginmanager.register(NodeFixtures(), "harness-node-fixtures")
     if hasattr(signal, "SIGTERM") and _in_main_thread():
         # SIGTERM becomes KeyboardInterrupt so fixture teardown removes the clusters.
         signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -99,8 +100,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     marker = metafunc.definition.get_closest_marker("cluster")
     if marker is None:
-        pytest.fail(f"{metafunc.definition.path}: `host`/`node` need a module marker "
-                    "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
+        return  # plain testinfra module: `host` falls back to testinfra's own choice
     try:
         names = cluster_spec(marker, metafunc.config, str(metafunc.definition.path)).node_names()
     except UsageError as err:
@@ -168,16 +168,37 @@ def _describe(err: HarnessError) -> str:
     return text
 
 
-@pytest.fixture
-def harness_node_name(request: pytest.FixtureRequest) -> str:
-    """Parametrised by pytest_generate_tests; never requested directly by specs."""
-    return request.param
+class NodeFixtures:
+    """`host`, `node` and their parameter, registered at configure time.
 
+    pytest-testinfra also defines `host`; a plugin registered later wins, and testinfra's entry
+    point loads after ours. In a module without a cluster marker `host` keeps testinfra's
+    meaning (`--hosts`, `testinfra_hosts`, else local), restricted to the first host.
+    """
 
-@pytest.fixture
-def node(cluster: Any, harness_node_name: str) -> Any:
-    """The Node (name, role, ip, container) this test run is about."""
-    return cluster.nodes[harness_node_name]
+    @pytest.fixture
+    def harness_node_name(self, request: pytest.FixtureRequest) -> str | None:
+        """Parametrised by pytest_generate_tests in cluster modules; None elsewhere."""
+        return getattr(request, "param", None)
+
+    @pytest.fixture
+    def node(self, request: pytest.FixtureRequest, harness_node_name: str | None) -> Any:
+        """The Node (name, role, ip, container) this test run is about."""
+        if harness_node_name is None:
+            pytest.fail(f"{request.node.path}: `node` needs a cluster marker", pytrace=False)
+        return request.getfixturevalue("cluster").nodes[harness_node_name]
+
+    @pytest.fixture
+    def host(self, request: pytest.FixtureRequest, harness_node_name: str | None) -> Any:
+        """The testinfra Host of this test run's node."""
+        if harness_node_name is None:
+            import testinfra
+
+            config = request.config
+            spec = (config.option.hosts.split(",")[0] if getattr(config.option, "hosts", None)
+                    else (getattr(request.module, "testinfra_hosts", None) or ["local://"])[0])
+            return testinfra.get_host(spec)
+        return request.getfixturevalue("hosts")[harness_node_name]
 
 
 @pytest.fixture(scope="module")
@@ -193,12 +214,6 @@ def hosts_by_role(cluster: Any, hosts: dict[str, Any]) -> dict[str, list[Any]]:
     for name in sorted(cluster.nodes):
         out.setdefault(cluster.nodes[name].role, []).append(hosts[name])
     return out
-
-
-@pytest.fixture
-def host(hosts: dict[str, Any], harness_node_name: str) -> Any:
-    """The testinfra Host of this test run's node."""
-    return hosts[harness_node_name]
 
 
 @pytest.fixture
