@@ -1,0 +1,189 @@
+"""Cookbook dependency solver: newest versions that satisfy pins, run list and every depends.
+
+A small backtracking search with forward checking: pick the undecided cookbook with the
+fewest candidates, try its versions newest first, add its depends as constraints, and undo on
+failure. Every constraint remembers where it came from (environment pin, role, the cookbook
+version that depends on it and what brought that in), so a failure can name the chain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from harness.errors import SolveError, UsageError
+from harness.repo.versions import Constraint, Version
+
+MAX_STEPS = 50_000   # a pathological input fails clearly instead of spinning
+
+
+@dataclass(frozen=True, slots=True)
+class _Req:
+    """One constraint on a cookbook and why it exists."""
+
+    cookbook: str
+    constraint: Constraint | None
+    origin: str          # "environment production" | "required by zookeeper 1.1.0 <- role zk"
+
+    def __str__(self) -> str:
+        text = f"{self.cookbook} {self.constraint}" if self.constraint else self.cookbook
+        return f"{text} ({self.origin})"
+
+
+class _Search:
+    """The state of one solve: constraints per cookbook, choices, and the first conflict."""
+
+    def __init__(self, available: Mapping[str, Mapping[str, Mapping[str, str]]],
+                 pins: Mapping[str, str], env_label: str) -> None:
+        self.available = available
+        self.pins = pins
+        self.env_label = env_label
+        self.versions: dict[str, list[tuple[Version, str]]] = {}
+        self.reqs: dict[str, list[_Req]] = {}
+        self.order: list[str] = []            # cookbooks in the order they were brought in
+        self.origin_of: dict[str, str] = {}   # how a cookbook entered: for "<-" chains
+        self.chosen: dict[str, str] = {}
+        self.options: dict[str, list[tuple[Version, str]]] = {}   # allowed now, newest first
+        self.steps = 0
+        self.conflict: str | None = None
+
+    def introduce(self, cb: str, origin: str) -> None:
+        """Start tracking `cb`, with the environment's pin as its first constraint."""
+        self.reqs[cb] = []
+        self.order.append(cb)
+        self.origin_of[cb] = origin
+        self.options[cb] = self.candidates(cb)
+        pin = self.pins.get(cb)
+        if pin:
+            self.require(_Req(cb, _constraint(pin, self.env_label), self.env_label))
+
+    def forget(self, cb: str) -> None:
+        del self.reqs[cb]
+        self.order.remove(cb)
+        del self.origin_of[cb]
+        del self.options[cb]
+
+    def require(self, req: _Req) -> list[tuple[Version, str]]:
+        """Add a constraint and narrow the cookbook's options; returns the old options."""
+        cb, old = req.cookbook, self.options[req.cookbook]
+        self.reqs[cb].append(req)
+        if req.constraint is not None:
+            allows = req.constraint.allows
+            self.options[cb] = [(v, t) for v, t in old if allows(v)]
+        return old
+
+    def unrequire(self, req: _Req, old: list[tuple[Version, str]]) -> None:
+        self.reqs[req.cookbook].pop()
+        self.options[req.cookbook] = old
+
+    def candidates(self, cb: str) -> list[tuple[Version, str]]:
+        """(parsed, as written) versions of `cb`, newest first; parsed once per solve."""
+        found = self.versions.get(cb)
+        if found is None:
+            found = []
+            for text in self.available.get(cb) or ():
+                try:
+                    found.append((Version.parse(text), text))
+                except UsageError:
+                    continue      # a malformed stored version can never be chosen
+            found.sort(reverse=True)
+            self.versions[cb] = found
+        return found
+
+    def fail(self, cb: str, chosen: str | None = None) -> None:
+        """Remember the first conflict met (the one on the newest-preferred path)."""
+        if self.conflict is not None:
+            return
+        reqs = self.reqs[cb]
+        versions = [t for _, t in sorted(self.candidates(cb))]
+        if not versions:
+            first = next((r for r in reqs if r.origin != self.env_label), reqs[0])
+            self.conflict = f"cannot satisfy {first}: no cookbook {cb!r} is available"
+            return
+        # name one constraint that alone excludes every version when there is one
+        blocking = [r for r in reqs if r.constraint and not any(
+            r.constraint.allows(v) for v, _ in self.candidates(cb))]
+        shown = blocking[:1] or [r for r in reqs if r.constraint]
+        text = " and ".join(str(r) for r in shown)
+        if chosen is not None and not blocking:
+            text += f", but {cb} {chosen} is already chosen ({self.origin_of[cb]})"
+        self.conflict = f"cannot satisfy {text}; available: {', '.join(versions)}"
+
+    def run(self) -> bool:
+        """Choose a version for every tracked cookbook; False when none fits."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise SolveError(f"cookbook dependencies too complex to solve in {MAX_STEPS} steps")
+        open_cbs = [cb for cb in self.order if cb not in self.chosen]
+        if not open_cbs:
+            return True
+        cb = min(open_cbs, key=lambda c: len(self.options[c]))   # fail first
+        if not self.options[cb]:
+            self.fail(cb)
+            return False
+        for _, text in self.options[cb]:
+            if self.try_version(cb, text):
+                return True
+        return False
+
+    def try_version(self, cb: str, text: str) -> bool:
+        """Choose `cb` `text`, add its depends, search on; undo everything on failure."""
+        via = f"required by {cb} {text} <- {self.origin_of[cb].removeprefix('required by ')}"
+        added: list[tuple[_Req, list]] = []
+        new_cbs: list[str] = []
+        self.chosen[cb] = text
+        ok = True
+        for dep, dep_constraint in (self.available[cb][text] or {}).items():
+            req = _Req(dep, _constraint(dep_constraint, via) if dep_constraint else None, via)
+            if dep not in self.reqs:
+                self.introduce(dep, via)
+                new_cbs.append(dep)
+            added.append((req, self.require(req)))
+            if dep in self.chosen:
+                if req.constraint and not req.constraint.allows(self.chosen[dep]):
+                    self.fail(dep, self.chosen[dep])
+                    ok = False
+                    break
+            elif not self.options[dep]:
+                self.fail(dep)
+                ok = False
+                break
+        if ok and self.run():
+            return True
+        del self.chosen[cb]
+        for req, old in reversed(added):
+            self.unrequire(req, old)
+        for dep in reversed(new_cbs):
+            self.forget(dep)
+        return False
+
+
+def solve(available: Mapping[str, Mapping[str, Mapping[str, str]]], pins: Mapping[str, str],
+          roots: Iterable[tuple], *, environment: str | None = None) -> dict[str, str]:
+    """{cb: version} for `roots` (cb, constraint|None[, origin]); SolveError naming the chain.
+
+    `available` is {cb: {version: {dep: constraint}}}, `pins` the environment's
+    cookbook_versions; `environment` only names the pins in messages.
+    """
+    search = _Search(available, pins or {}, f"environment {environment}" if environment
+                     else "environment pin")
+    for root in roots:
+        cb, constraint = root[0], root[1]
+        origin = root[2] if len(root) > 2 and root[2] else "run list"
+        origin = origin if origin.startswith("required by") else f"required by {origin}"
+        if cb not in search.reqs:
+            search.introduce(cb, origin)
+        search.require(_Req(cb, _constraint(constraint, origin) if constraint else None, origin))
+    try:
+        solved = search.run()
+    except RecursionError:
+        raise SolveError("cookbook dependency chain too deep to solve") from None
+    if not solved:
+        raise SolveError(search.conflict or "cannot satisfy the run list")
+    return {cb: search.chosen[cb] for cb in search.order}
+
+
+def _constraint(text: str, origin: str) -> Constraint:
+    try:
+        return Constraint.parse(text)
+    except UsageError as err:
+        raise SolveError(f"{err} ({origin})") from None

@@ -1,0 +1,263 @@
+"""The rules a repo's documents must follow: shapes (per file) and references (across files).
+
+Shape checks take one parsed document and return it normalised to Chef's full shape plus a
+list of issues `(keypath, message, value)`; the loader turns issues into Problems with lines.
+Reference checks run once everything is loaded: roles, recipes, environments and cookbooks
+that do not exist, role cycles (per environment) and cookbook dependency cycles.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator, Mapping
+
+from harness.errors import UsageError
+from harness.repo.runlist import RunListItem, parse_item
+from harness.repo.versions import Constraint
+
+Issue = tuple[tuple, str, Any]
+NAME_RE = re.compile(r"[A-Za-z0-9_.:-]+\Z")          # the server's names (contracts.md)
+COOKBOOK_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")       # no ':' (it separates recipes)
+_NONE = type(None)
+
+SHAPES: dict[str, dict[str, Any]] = {
+    "role": {"name": None, "description": "", "json_class": "Chef::Role", "chef_type": "role",
+             "run_list": [], "env_run_lists": {}, "default_attributes": {},
+             "override_attributes": {}},
+    "environment": {"name": None, "description": "", "json_class": "Chef::Environment",
+                    "chef_type": "environment", "cookbook_versions": {},
+                    "default_attributes": {}, "override_attributes": {}},
+    "node": {"name": None, "chef_environment": "_default", "json_class": "Chef::Node",
+             "chef_type": "node", "run_list": [], "normal": {}, "default": {}, "override": {},
+             "automatic": {}},
+}
+_OPTIONAL = {"node": {"policy_name", "policy_group"}}   # Chef writes them as null
+
+
+def name_issue(name: Any, what: str, pattern: re.Pattern = NAME_RE) -> str | None:
+    """Why `name` is not a valid name (path separators, '..', empty, odd characters)."""
+    if not isinstance(name, str):
+        return f"{what} must be a string, not {type(name).__name__}"
+    if name in ("", ".", "..") or not pattern.match(name):
+        return (f"bad {what} {name!r}: use letters, digits, '_', '-', '.'"
+                f"{'' if pattern is COOKBOOK_RE else ', :'} (no path separators, not '..')")
+    return None
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", _NONE: "null"}.get(type(value), type(value).__name__)
+
+
+def check_document(kind: str, doc: Any, stem: str) -> tuple[dict, list[Issue]]:
+    """Normalise a role/environment/node document; issues for every rule it breaks."""
+    shape = SHAPES[kind]
+    if not isinstance(doc, dict):
+        return dict(shape, name=stem), [((), f"a {kind} must be a mapping, not "
+                                             f"{_type_name(doc)}", None)]
+    issues: list[Issue] = []
+    out = dict(shape)
+    out["name"] = stem
+    for key, value in doc.items():
+        if key in _OPTIONAL.get(kind, ()):
+            if value is not None:
+                issues.append(((key,), f"{key} is not supported (Policyfiles): must be null", None))
+            out[key] = value
+            continue
+        if key not in shape:
+            issues.append(((key,), f"unknown key {key!r} in {kind} (expected one of: "
+                                   f"{', '.join(shape)})", None))
+            continue
+        default = shape[key]
+        if value is None and key not in ("name", "json_class", "chef_type"):
+            continue                    # `run_list:` with nothing after it: keep the default
+        if not isinstance(value, type(default) if default is not None else str):
+            expected = _type_name(default if default is not None else "")
+            issues.append(((key,), f"{key} must be {expected}, not {_type_name(value)}", None))
+            continue
+        if key in ("json_class", "chef_type") and value != default:
+            issues.append(((key,), f"{key} must be {default!r} in a {kind}, not {value!r}", None))
+            continue
+        out[key] = value
+    problem = name_issue(out["name"], f"{kind} name")
+    if problem:
+        issues.append((("name",), problem, None))
+    elif out["name"] != stem:
+        issues.append((("name",), f"{kind} name {out['name']!r} does not match the file name "
+                                  f"{stem!r}", None))
+    issues.extend(_run_list_issues(out.get("run_list", []), ("run_list",)))
+    if kind == "role":
+        out["env_run_lists"] = {env: [] if items is None else items      # `env:` means none
+                                for env, items in out["env_run_lists"].items()}
+        for env, items in out["env_run_lists"].items():
+            problem = name_issue(env, "environment name")
+            if problem:
+                issues.append((("env_run_lists", env), problem, None))
+            elif not isinstance(items, list):
+                issues.append((("env_run_lists", env), f"env_run_lists[{env}] must be a list, "
+                                                       f"not {_type_name(items)}", None))
+            else:
+                issues.extend(_run_list_issues(items, ("env_run_lists", env)))
+    elif kind == "environment":
+        issues.extend(_pins_issues(out["cookbook_versions"]))
+        if out["name"] == "_default" and any(out[k] for k in ("cookbook_versions",
+                                                             "default_attributes",
+                                                             "override_attributes")):
+            issues.append(((), "the _default environment cannot be changed (as in Chef): "
+                               "no pins or attributes", None))
+    elif kind == "node":
+        problem = name_issue(out["chef_environment"], "environment name")
+        if problem:
+            issues.append((("chef_environment",), problem, None))
+    return out, issues
+
+
+def _run_list_issues(items: list, where: tuple) -> Iterator[Issue]:
+    for index, text in enumerate(items):
+        try:
+            parse_item(text)
+        except UsageError as err:
+            yield where + (index,), err.message, text if isinstance(text, str) else None
+
+
+def _pins_issues(pins: dict) -> Iterator[Issue]:
+    for cb, constraint in pins.items():
+        problem = name_issue(cb, "cookbook name", COOKBOOK_RE)
+        if problem:
+            yield ("cookbook_versions", cb), problem, None
+            continue
+        try:
+            Constraint.parse(constraint)
+        except UsageError as err:
+            yield ("cookbook_versions", cb), f"cookbook_versions[{cb}]: {err.message}", None
+
+
+def check_item(doc: Any, bag: str, stem: str) -> tuple[dict, list[Issue]]:
+    """A data bag item: a mapping whose id is its file name. Encrypted values stay as they are."""
+    if not isinstance(doc, dict):
+        return {"id": stem}, [((), f"a data bag item must be a mapping, not {_type_name(doc)}",
+                               None)]
+    out = doc if "id" in doc else {"id": stem, **doc}
+    problem = name_issue(out["id"], "data bag item id")
+    if problem:
+        return out, [(("id",), problem, None)]
+    if out["id"] != stem:
+        return out, [(("id",), f"item id {out['id']!r} does not match the file name {stem!r} "
+                               f"(data bag {bag})", None)]
+    return out, []
+
+
+def items_of(run_list: Any) -> Iterator[tuple[int, RunListItem]]:
+    """The valid items of a run list (invalid ones were reported by the shape checks)."""
+    for index, text in enumerate(run_list if isinstance(run_list, list) else ()):
+        try:
+            yield index, parse_item(text)
+        except UsageError:
+            continue
+
+
+def find_cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Cycles met by an iterative depth-first walk, each as [a, b, ..., a], without repeats."""
+    state: dict[str, int] = {}          # 1: on the current path, 2: finished
+    cycles: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for start in graph:
+        if start in state:
+            continue
+        path, stack = [start], [iter(graph[start])]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                state[path.pop()] = 2
+            elif nxt not in graph:
+                continue
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):]
+                turn = cycle.index(min(cycle))
+                key = tuple(cycle[turn:] + cycle[:turn])
+                if key not in seen:
+                    seen.add(key)
+                    cycles.append(list(key) + [key[0]])
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(graph[nxt]))
+    return cycles
+
+
+def check_references(repo: Any, ghosts: Mapping[str, set[str]]
+                     ) -> list[tuple[str, str, tuple, str, Any]]:
+    """Cross-file issues as (kind, name, keypath, message, value); `ghosts` are names whose
+    file failed to load (they exist, so references to them are not reported again)."""
+    out: list[tuple[str, str, tuple, str, Any]] = []
+    roles, cookbooks = repo.roles, repo.cookbooks
+    known_envs = set(repo.environments) | ghosts.get("environment", set())
+
+    def item_issue(item: RunListItem) -> str | None:
+        if item.type == "role":
+            if item.name in roles or item.name in ghosts.get("role", ()):
+                return None
+            return f"no role {item.name!r} (roles/{item.name}.json or .yaml)"
+        cookbook = cookbooks.get(item.cookbook)
+        if cookbook is None:
+            if item.cookbook in ghosts.get("cookbook", ()):
+                return None
+            return f"{item}: no cookbook {item.cookbook!r} in cookbooks/ or site-cookbooks/"
+        short = item.recipe.partition("::")[2]
+        if short not in cookbook.recipes:
+            return f"{item}: cookbook {item.cookbook} has no recipes/{short}.py"
+        return None
+
+    def run_list(kind: str, name: str, items: Any, where: tuple) -> None:
+        for index, item in items_of(items):
+            problem = item_issue(item)
+            if problem:
+                out.append((kind, name, where + (index,), problem, str(item)))
+
+    for name, role in roles.items():
+        run_list("role", name, role["run_list"], ("run_list",))
+        for env, items in role["env_run_lists"].items():
+            run_list("role", name, items, ("env_run_lists", env))
+    for name, node in repo.nodes.items():
+        run_list("node", name, node["run_list"], ("run_list",))
+        env = node["chef_environment"]
+        if isinstance(env, str) and env not in known_envs:
+            out.append(("node", name, ("chef_environment",),
+                        f"no environment {env!r} (environments/{env}.json or .yaml)", None))
+    for name, cookbook in cookbooks.items():
+        for dep in cookbook.depends:
+            if dep not in cookbooks and dep not in ghosts.get("cookbook", ()):
+                out.append(("cookbook", name, cookbook.depends_at.get(dep, ()),
+                            f"cookbook {name} depends on {dep!r}, which is in neither "
+                            "cookbooks/ nor site-cookbooks/", None))
+    out.extend(_role_cycles(roles))
+    for cycle in find_cycles({n: list(c.depends) for n, c in cookbooks.items()}):
+        out.append(("cookbook", cycle[0], cookbooks[cycle[0]].depends_at.get(cycle[1], ()),
+                    f"cookbook dependency cycle: {' -> '.join(cycle)}", None))
+    return out
+
+
+def _role_cycles(roles: Mapping[str, dict]) -> Iterator[tuple[str, str, tuple, str, Any]]:
+    """Role cycles in the plain run lists and in each environment's run lists, once each."""
+    envs = sorted({env for role in roles.values() for env in role["env_run_lists"]})
+    reported: set[frozenset[str]] = set()
+    for env in [None, *envs]:
+        graph: dict[str, list[str]] = {}
+        for name, role in roles.items():
+            items = role["env_run_lists"].get(env) if env is not None else None
+            items = role["run_list"] if items is None else items
+            graph[name] = [i.name for _, i in items_of(items) if i.type == "role"]
+        for cycle in find_cycles(graph):
+            if frozenset(cycle) in reported:
+                continue
+            reported.add(frozenset(cycle))
+            first = roles[cycle[0]]
+            where = (("env_run_lists", env) if env is not None and env in first["env_run_lists"]
+                     else ("run_list",))
+            items = first["env_run_lists"][env] if len(where) == 2 else first["run_list"]
+            index = next((i for i, item in items_of(items)
+                          if item.type == "role" and item.name == cycle[1]), None)
+            suffix = f" in environment {env}" if env is not None else ""
+            yield ("role", cycle[0], where + ((index,) if index is not None else ()),
+                   f"role cycle{suffix}: {' -> '.join(cycle)}", f"role[{cycle[1]}]")
