@@ -1,0 +1,1 @@
+"""Nodes: the container backend (the docker seam), clusters, bootstrap, reaper, waits, CLI."""

@@ -1,0 +1,254 @@
+"""The container seam: the ONLY module that imports the docker SDK.
+
+Everything else (cluster, images, reaper, commands) talks to a `Backend`, so unit tests swap in a
+fake and the rest of the harness never sees docker-py types or exceptions.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import time
+from dataclasses import dataclass
+from typing import IO, Callable, Iterable, Protocol
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from harness.errors import EngineError, NodeError
+
+LABEL_PREFIX = "harness."
+SESSION_LABEL = "harness.session"
+# Flags systemd needs as PID 1 in a container on this host (cgroup v1; v2 handled below).
+SYSTEMD_TMPFS = {"/run": "rw,exec", "/run/lock": "rw", "/tmp": "rw,exec"}
+SYSTEMD_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
+STOP_SIGNAL = "SIGRTMIN+3"
+
+StreamFn = Callable[[str], None]
+
+
+@dataclass
+class NetworkInfo:
+    """What a cluster needs to know about its network."""
+
+    name: str
+    id: str
+    gateway: str
+    subnet: str
+
+
+@dataclass
+class ContainerInfo:
+    """A started node container."""
+
+    name: str
+    id: str
+    ip: str
+
+
+class Backend(Protocol):
+    """The operations the harness needs from a container engine."""
+
+    def ping(self) -> None: ...
+    def image_exists(self, tag: str) -> bool: ...
+    def import_image(self, stream: IO[bytes], tag: str, changes: list[str]) -> None: ...
+    def create_network(self, name: str, labels: dict[str, str]) -> NetworkInfo: ...
+    def run_node(self, image: str, container_name: str, hostname: str, network: str,
+                 aliases: list[str], labels: dict[str, str]) -> ContainerInfo: ...
+    def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
+             stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]: ...
+    def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None: ...
+    def logs(self, container: str, tail: int = 100) -> str: ...
+    def remove(self, container: str) -> None: ...
+    def remove_network(self, name: str) -> None: ...
+    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]: ...
+    def labelled(self) -> list[dict[str, str]]: ...
+
+
+def _cgroup_v2() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def _selector(labels: dict[str, str]) -> list[str]:
+    return [f"{k}={v}" for k, v in labels.items()]
+
+
+class DockerBackend:
+    """`Backend` on the Docker Engine API (docker SDK 7)."""
+
+    def __init__(self, base_url: str | None = None, timeout: int = 900) -> None:
+        try:
+            if base_url:
+                self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
+            else:
+                self.client = docker.from_env(timeout=timeout)
+        except DockerException as err:
+            raise EngineError(f"cannot use the Docker engine: {err}") from None
+        self.api = self.client.api
+
+    @property
+    def base_url(self) -> str:
+        return str(self.api.base_url)
+
+    def ping(self) -> None:
+        """Raise EngineError unless the engine answers."""
+        try:
+            self.api.ping()
+        except (DockerException, OSError) as err:
+            raise EngineError(f"Docker engine at {self.base_url} does not answer: {err}") from None
+
+    # images ------------------------------------------------------------------------------
+    def image_exists(self, tag: str) -> bool:
+        try:
+            self.client.images.get(tag)
+            return True
+        except ImageNotFound:
+            return False
+
+    def import_image(self, stream: IO[bytes], tag: str, changes: list[str]) -> None:
+        repo, _, version = tag.rpartition(":")
+        try:
+            self.api.import_image(src=stream, repository=repo, tag=version, changes=changes,
+                                  stream_src=True)
+        except DockerException as err:
+            raise EngineError(f"docker import of {tag} failed: {err}") from None
+
+    # networks ------------------------------------------------------------------------------
+    def create_network(self, name: str, labels: dict[str, str]) -> NetworkInfo:
+        try:
+            net = self.client.networks.create(name, driver="bridge", labels=labels,
+                                              check_duplicate=True)
+            net.reload()
+        except DockerException as err:
+            raise EngineError(f"cannot create network {name}: {err}") from None
+        config = (net.attrs.get("IPAM", {}).get("Config") or [{}])[0]
+        gateway = config.get("Gateway", "")
+        if not gateway:
+            raise EngineError(f"network {name} has no gateway address: {net.attrs.get('IPAM')}")
+        return NetworkInfo(name=name, id=net.id, gateway=gateway, subnet=config.get("Subnet", ""))
+
+    def remove_network(self, name: str) -> None:
+        try:
+            self.client.networks.get(name).remove()
+        except NotFound:
+            pass
+        except APIError as err:
+            raise EngineError(f"cannot remove network {name}: {err}") from None
+
+    # containers ----------------------------------------------------------------------------
+    def run_node(self, image: str, container_name: str, hostname: str, network: str,
+                 aliases: list[str], labels: dict[str, str]) -> ContainerInfo:
+        """Start a systemd container; systemd needs tmpfs /run, the cgroup fs and caps."""
+        v2 = _cgroup_v2()
+        kwargs = {}
+        if v2:
+            kwargs["cgroupns"] = "host"
+        try:
+            container = self.client.containers.run(
+                image, name=container_name, hostname=hostname, detach=True, labels=labels,
+                tmpfs=dict(SYSTEMD_TMPFS), cap_add=list(SYSTEMD_CAPS), stop_signal=STOP_SIGNAL,
+                volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup",
+                                            "mode": "rw" if v2 else "ro"}},
+                network=network,
+                networking_config={network: self.api.create_endpoint_config(aliases=aliases)},
+                environment={"container": "docker"}, **kwargs)
+            container.reload()
+        except DockerException as err:
+            raise NodeError(f"cannot start container {container_name}: {err}",
+                            node=hostname) from None
+        ip = container.attrs["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress", "")
+        return ContainerInfo(name=container_name, id=container.id, ip=ip)
+
+    def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
+             stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]:
+        """Run cmd in the container; stdout+stderr merged, fed line by line to stream.
+
+        The merge happens in the container (`2>&1`), so lines keep their order: a script's last
+        line is its last line even when it went to stderr.
+        """
+        merged = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *cmd]
+        try:
+            exec_id = self.api.exec_create(container, merged, environment=env, user=user)["Id"]
+            chunks = self.api.exec_start(exec_id, stream=True)
+            output = _collect(chunks, stream)
+            rc = self.api.exec_inspect(exec_id).get("ExitCode")
+        except DockerException as err:
+            raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
+        return (rc if rc is not None else -1), output
+
+    def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Copy bytes to path (parent directories are created) with mode, owned by root."""
+        directory, _, name = path.rpartition("/")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            parts = [p for p in directory.split("/") if p]
+            for i in range(1, len(parts) + 1):
+                info = tarfile.TarInfo("/".join(parts[:i]))
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+                tar.addfile(info)
+            info = tarfile.TarInfo("/".join(parts + [name]))
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        try:
+            self.api.put_archive(container, "/", buf.getvalue())
+        except DockerException as err:
+            raise NodeError(f"cannot copy {path} into {container}: {err}") from None
+
+    def logs(self, container: str, tail: int = 100) -> str:
+        try:
+            return self.api.logs(container, tail=tail).decode(errors="replace")
+        except DockerException as err:
+            return f"(no logs: {err})"
+
+    def remove(self, container: str) -> None:
+        try:
+            self.api.remove_container(container, force=True, v=True)
+        except NotFound:
+            pass
+        except APIError as err:
+            if err.status_code != 409:  # 409: removal already in progress
+                raise EngineError(f"cannot remove container {container}: {err}") from None
+
+    # labels ----------------------------------------------------------------------------
+    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+        """Remove every container, then every network, carrying all these labels."""
+        selector = {"label": _selector(labels)}
+        try:
+            containers = self.api.containers(all=True, filters=selector)
+            for c in containers:
+                self.remove(c["Id"])
+            networks = self.api.networks(filters=selector)
+            for n in networks:
+                self.remove_network(n["Id"])
+        except DockerException as err:
+            raise EngineError(f"cannot remove resources labelled {labels}: {err}") from None
+        return len(containers), len(networks)
+
+    def labelled(self) -> list[dict[str, str]]:
+        """Labels of every harness container and network (the reaper's and clean's view)."""
+        selector = {"label": [SESSION_LABEL]}
+        try:
+            found = [dict(c.get("Labels") or {}, kind="container", id=c["Id"])
+                     for c in self.api.containers(all=True, filters=selector)]
+            found += [dict(n.get("Labels") or {}, kind="network", id=n["Id"])
+                      for n in self.api.networks(filters=selector)]
+        except DockerException as err:
+            raise EngineError(f"cannot list harness resources: {err}") from None
+        return found
+
+
+def _collect(chunks: Iterable[bytes], stream: StreamFn | None) -> str:
+    """Join output chunks; hand complete lines to stream as they arrive."""
+    parts: list[str] = []
+    pending = ""
+    for chunk in chunks:
+        text = chunk.decode(errors="replace")
+        parts.append(text)
+        if stream:
+            pending += text
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                stream(line)
+    if stream and pending:
+        stream(pending)
+    return "".join(parts)

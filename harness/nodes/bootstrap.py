@@ -1,0 +1,161 @@
+"""What the harness does to one node: wait for systemd, run the production bootstrap, converge.
+
+Kept apart from Cluster so `harness converge NODE` (another process, no Cluster object) runs the
+agent exactly the way the test harness does. All engine access goes through the Backend seam.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import BootstrapError, ConvergeError, NodeError, UsageError
+from harness.nodes.waits import wait_until
+
+AGENT = "/usr/local/lib/harness/agent.pyz"
+AGENT_CONFIG = "/etc/harness/agent.json"
+# Where the harness puts what an operator would scp to a fresh host before bootstrapping it.
+BOOTSTRAP_PATH = "/root/bootstrap.sh"
+VALIDATOR_TOKEN_PATH = "/etc/harness/validator.token"
+SECRET_PATH = "/etc/harness/encrypted_data_bag_secret"
+REPO_SECRET = Path(".chef/encrypted_data_bag_secret")  # relative to the repo root
+TAIL_LINES = 40
+SYSTEMD_TIMEOUT = 60.0
+BOOTED = ("running", "degraded")
+
+Stream = Callable[[str], None]
+
+
+@dataclass
+class Node:
+    """One node of a cluster: its name (= hostname and network alias), role and container."""
+
+    name: str
+    role: str
+    container: str
+    ip: str = ""
+
+
+def tail(output: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(output.rstrip("\n").splitlines()[-lines:])
+
+
+def wait_systemd(backend, node: Node, timeout: float = SYSTEMD_TIMEOUT) -> tuple[str, list[str]]:
+    """Wait until systemd finished booting; return its state and the failed units."""
+    def state() -> str:  # an exec error (container died) is not retried
+        _, out = backend.exec(node.container, ["systemctl", "is-system-running", "--wait"])
+        return out.strip().splitlines()[-1] if out.strip() else ""
+
+    try:
+        result = wait_until(state, lambda s: s in BOOTED, timeout=timeout, interval=0.1,
+                            what="systemd boot (running or degraded)", node=node.name)
+    except NodeError as err:
+        err.log_tail = backend.logs(node.container, tail=TAIL_LINES)
+        raise
+    return result, failed_units(backend, node) if result == "degraded" else []
+
+
+def failed_units(backend, node: Node) -> list[str]:
+    _, out = backend.exec(node.container, ["systemctl", "--failed", "--plain", "--no-legend"])
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def read_bootstrap_inputs(repo_dir: Path) -> tuple[bytes, bytes | None]:
+    """The repo's bootstrap script (required) and data bag secret (optional), as bytes."""
+    script = repo_dir / "bootstrap" / "bootstrap.sh"
+    if not script.is_file():
+        raise UsageError(f"the repo has no bootstrap script ({script})")
+    secret = repo_dir / REPO_SECRET
+    return script.read_bytes(), secret.read_bytes() if secret.is_file() else None
+
+
+def install_bootstrap(backend, node: Node, script: bytes, validator_token: str,
+                      secret: bytes | None) -> None:
+    """Copy the repo's bootstrap script, the validator token (and secret) into the node."""
+    backend.put_file(node.container, BOOTSTRAP_PATH, script, 0o755)
+    backend.put_file(node.container, VALIDATOR_TOKEN_PATH, validator_token.encode() + b"\n", 0o600)
+    if secret is not None:
+        backend.put_file(node.container, SECRET_PATH, secret, 0o600)
+
+
+def bootstrap_command(server_url: str, node: Node, environment: str, *,
+                      secret: bool = False, apt_proxy: str | None = None) -> list[str]:
+    """The command line production runs (contracts: "The production bootstrap")."""
+    cmd = ["bash", BOOTSTRAP_PATH, "--server", server_url, "--node", node.name,
+           "--environment", environment, "--role", node.role,
+           "--validator-token-file", VALIDATOR_TOKEN_PATH]
+    if secret:
+        cmd += ["--secret-file", SECRET_PATH]
+    if apt_proxy:
+        cmd += ["--apt-proxy", apt_proxy]
+    return cmd
+
+
+def failure_line(output: str) -> str | None:
+    """The agent's `FAILED: resource: reason` line, if the output has one."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("FAILED:"):
+            return line[len("FAILED:"):].strip()
+    return None
+
+
+def run_bootstrap(backend, node: Node, cmd: list[str], stream: Stream | None = None) -> str:
+    """Run the bootstrap; BootstrapError (or ConvergeError naming the resource) on failure."""
+    rc, output = backend.exec(node.container, cmd, stream=stream)
+    if rc == 0:
+        return output
+    failed = failure_line(output)
+    if failed:
+        raise ConvergeError(f"first converge (bootstrap) failed: {failed}", node=node.name,
+                            log_tail=tail(output))
+    last = output.strip().splitlines()[-1] if output.strip() else f"exit {rc}"
+    raise BootstrapError(f"bootstrap failed (exit {rc}): {last}", node=node.name,
+                         log_tail=tail(output))
+
+
+def parse_report(output: str) -> dict | None:
+    """The agent's `--json` report: the last output line that is a JSON object."""
+    for line in reversed(output.splitlines()):
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and "status" in doc:
+                return doc
+    return None
+
+
+def run_converge(backend, node: Node, *, why_run: bool = False,
+                 stream: Stream | None = None) -> tuple[dict, str]:
+    """One agent run with --json; return (report, output). ConvergeError names the resource."""
+    cmd = ["python3", AGENT, "converge", "--json"] + (["--why-run"] if why_run else [])
+    rc, output = backend.exec(node.container, cmd, stream=stream)
+    report = parse_report(output)
+    if rc == 0 and report is not None and report.get("status") == "success":
+        return report, output
+    failure = (report or {}).get("failure") or {}
+    if failure.get("resource"):
+        message = (failure.get("message") or "").strip().splitlines()
+        reason = f"{failure['resource']}: {message[0] if message else 'failed'}"
+    else:
+        reason = failure_line(output) or (f"agent exited {rc} without a report"
+                                          if report is None else f"agent exited {rc}")
+    raise ConvergeError(f"converge failed: {reason}", node=node.name, log_tail=tail(output))
+
+
+def diagnostics(backend, node: Node, converge_log: str = "") -> str:
+    """Converge log tail, `systemctl --failed` and the failed units' journal, for a report."""
+    parts = [f"== {node.name}: last converge output (tail)", tail(converge_log) or "(none)"]
+    try:
+        _, failed = backend.exec(node.container, ["systemctl", "--failed", "--no-pager"])
+        parts += [f"== {node.name}: systemctl --failed", failed.rstrip()]
+        for unit in failed_units(backend, node):
+            _, journal = backend.exec(node.container, ["journalctl", "-u", unit, "-n", "30",
+                                                       "--no-pager", "-o", "short-precise"])
+            parts += [f"== {node.name}: journalctl -u {unit}", journal.rstrip()]
+    except NodeError as err:
+        parts.append(f"== {node.name}: no diagnostics from the container: {err}")
+    return "\n".join(parts)

@@ -1,0 +1,293 @@
+"""A cluster: network, config server, one systemd container per node, bootstrapped and converged.
+
+The pytest plugin and `harness up` drive this class (contracts.md, "In-process APIs"). Every
+resource carries the session's labels and a detached reaper watches this process, so a cluster
+never outlives its owner: down() on normal exit, Ctrl-C and SIGTERM; the reaper on SIGKILL.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.errors import ConvergeError, HarnessError, ServerError, UsageError
+from harness.nodes import bootstrap as nb
+from harness.nodes.bootstrap import Node
+from harness.nodes.passes import check_idempotent, settle
+from harness.nodes.reaper import (install_sigterm_handler, session_labels, start_reaper,
+                                  stop_reaper)
+
+VALIDATOR = "harness-validator"
+MAX_WORKERS = 16
+
+
+class Cluster:
+    """One spec module's cluster. Use as a context manager, or call up() and down()."""
+
+    def __init__(self, name: str, *, repo_dir: Path, roles: dict[str, int],
+                 environment: str = "_default", image: str | None = None, backend=None,
+                 from_backup: Path | None = None, progress: Callable[[str], None] = print,
+                 keep_failed: bool = False, apt_proxy: str | None = None) -> None:
+        for role, count in roles.items():
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise UsageError(f"node count of role {role!r} must be a positive integer, "
+                                 f"not {count!r}")
+        if not roles:
+            raise UsageError("a cluster needs at least one role")
+        self.name, self.repo_dir, self.environment = name, Path(repo_dir), environment
+        self.roles, self.image, self.backend = dict(roles), image, backend
+        self.from_backup, self.progress = from_backup, progress
+        self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
+        self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
+        self.id = secrets.token_hex(4)
+        self.session = self.id
+        self.network = f"h-{self.id}"
+        self.nodes: dict[str, Node] = {
+            f"{role}-{i}": Node(f"{role}-{i}", role, f"h-{self.id}-{role}-{i}")
+            for role, count in roles.items() for i in range(1, count + 1)}
+        self.server = self.client = None
+        self.reports: dict[str, list[dict]] = {n: [] for n in self.nodes}
+        self.logs: dict[str, str] = {n: "" for n in self.nodes}
+        self.timings: dict[str, dict[str, float]] = {n: {} for n in self.nodes}
+        self.cluster_timings: dict[str, float] = {}
+        self._reaper = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._hosts: dict[str, Any] = {}
+        self._down = self._kept = False
+
+    # lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> "Cluster":
+        self.up()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def labels(self, node: Node | None = None) -> dict[str, str]:
+        """Labels of the cluster's resources (contracts: "Containers, labels, sessions")."""
+        labels = dict(session_labels(self.session), **{"harness.cluster": self.name})
+        if node:
+            labels.update({"harness.role": node.role, "harness.node": node.name})
+        return labels
+
+    def up(self) -> "Cluster":
+        """Bring the whole cluster up; on any failure (or Ctrl-C) tear it down and re-raise."""
+        install_sigterm_handler()
+        started = time.monotonic()
+        try:
+            self._up()
+        except HarnessError:
+            if not self.keep_failed:
+                self.down()
+            raise
+        except BaseException:  # Ctrl-C, SIGTERM
+            self.down()
+            raise
+        self.cluster_timings["total"] = time.monotonic() - started
+        self.progress(f"cluster {self.name}: up in {self.cluster_timings['total']:.1f} s "
+                      f"({', '.join(self.nodes)})")
+        return self
+
+    def _phase(self, key: str, fn: Callable[[], Any]) -> Any:
+        started = time.monotonic()
+        result = fn()
+        self.cluster_timings[key] = time.monotonic() - started
+        return result
+
+    def _up(self) -> None:
+        from harness.engine import ensure_engine
+        from harness.images import default_images_dir, ensure_base_image
+
+        script, secret = nb.read_bootstrap_inputs(self.repo_dir)
+        if self.backend is None:
+            self.backend = self._phase("engine", lambda: ensure_engine(self.progress))
+        if self.image is None:
+            self.image = self._phase("image", lambda: ensure_base_image(
+                self.backend, self.progress, default_images_dir(self.repo_dir)))
+        self._reaper = start_reaper(self.session)
+        net = self._phase("network", lambda: self.backend.create_network(self.network,
+                                                                         self.labels()))
+        self._phase("server", lambda: self._start_server(net.gateway))
+        token = self.client.post("/clients", {"name": VALIDATOR, "validator": True})["token"]
+        self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
+                      f"({self.image}, network {net.name}, server {self.server.url})")
+        self._phase("nodes", lambda: self._each(
+            lambda node: self._bring_up(node, script, token, secret), fail_fast=True))
+        self._phase("settle", lambda: settle(list(self.nodes), lambda n: self.reports[n][-1],
+                                             self.client.search, self.converge_all,
+                                             self.progress))
+        self.progress(f"cluster {self.name}: idempotence pass")
+        reports = self._phase("idempotence", lambda: self.converge_all("idempotence"))
+        check_idempotent(reports)
+
+    def _start_server(self, host: str) -> None:
+        from harness.client import Client
+        from harness.restore import restore
+        from harness.server.serve import ConfigServer
+
+        self.server = ConfigServer(host=host, port=0).start()
+        self.client = Client(self.server.url, self.server.admin_token)
+        restore(self.client, self.repo_dir, from_backup=self.from_backup, progress=self.progress)
+        for kind, names in (("environments", [self.environment]), ("roles", self.roles)):
+            for name in names:
+                try:
+                    self.client.get(f"/{kind}/{name}")
+                except ServerError as err:
+                    if err.status == 404:
+                        raise UsageError(f"no {kind[:-1]} {name!r} in {self.repo_dir}") from None
+                    raise
+
+    def _each(self, fn: Callable[[Node], Any], fail_fast: bool = False) -> dict[str, Any]:
+        """fn(node) for every node concurrently; the first error (in node order) is raised."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(self.nodes)),
+                                            thread_name_prefix=f"cluster-{self.id}")
+        futures: dict[str, Future] = {n: self._pool.submit(fn, node)
+                                      for n, node in self.nodes.items()}
+        done, _ = wait(futures.values(),
+                       return_when=FIRST_EXCEPTION if fail_fast else ALL_COMPLETED)
+        for name, future in futures.items():
+            if future in done and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        return {name: future.result() for name, future in futures.items()}
+
+    def _bring_up(self, node: Node, script: bytes, token: str, secret: bytes | None) -> None:
+        timings, started = self.timings[node.name], time.monotonic()
+        info = self.backend.run_node(self.image, node.container, node.name, self.network,
+                                     [node.name], self.labels(node))
+        node.ip = info.ip
+        timings["container"] = time.monotonic() - started
+        started = time.monotonic()
+        state, failed = nb.wait_systemd(self.backend, node)
+        timings["systemd"] = time.monotonic() - started
+        if failed:
+            self.progress(f"{node.name}: systemd is {state}; failed units: {', '.join(failed)}")
+        started = time.monotonic()
+        nb.install_bootstrap(self.backend, node, script, token, secret)
+        cmd = nb.bootstrap_command(self.server.url, node, self.environment,
+                                   secret=secret is not None, apt_proxy=self.apt_proxy)
+        self.progress(f"{node.name}: bootstrapping ({node.ip})")
+        try:
+            self.logs[node.name] = nb.run_bootstrap(self.backend, node, cmd)
+        except HarnessError as err:
+            self.logs[node.name] = err.log_tail or ""
+            raise
+        finally:
+            timings["bootstrap"] = time.monotonic() - started
+        runs = self.client.get(f"/reports/nodes/{node.name}/runs")
+        self.reports[node.name].append(runs[-1] if runs else {})
+        changed = self.reports[node.name][-1].get("changed") or []
+        self.progress(f"{node.name}: bootstrapped in {timings['bootstrap']:.1f} s "
+                      f"({len(changed)} resources changed)")
+
+    def down(self) -> None:
+        """Remove containers and network, stop server and reaper; idempotent."""
+        if self._down:
+            return
+        self._down = True
+        clean = self.backend is None or self._remove(quiet=True)  # makes running execs return
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.backend is not None:
+            clean = self._remove(quiet=False)  # again: a create that was in flight
+        self._stop_server()
+        if clean:
+            stop_reaper(self._reaper)  # else it stays and sweeps when we exit
+
+    def keep(self) -> None:
+        """Leave the containers running for a human (--keep-failed); `harness clean` removes
+        them once this process is gone (their labels name it)."""
+        if self._down:
+            return
+        self._down = self._kept = True
+        stop_reaper(self._reaper)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._stop_server()
+
+    def _stop_server(self) -> None:
+        if self.server is not None:
+            try:
+                self.server.stop()
+            except Exception as err:  # noqa: BLE001 - teardown must go on
+                self.progress(f"cluster {self.name}: stopping the config server: {err}")
+
+    def _remove(self, quiet: bool) -> bool:
+        try:
+            self.backend.remove_by_labels({"harness.session": self.session})
+            return True
+        except HarnessError as err:
+            if not quiet:
+                self.progress(f"cluster {self.name}: cleanup incomplete ({err}); the reaper "
+                              "retries when this process exits, or run `harness clean`")
+            return False
+
+    # while up -------------------------------------------------------------------------------
+    def node(self, name: str) -> Node:
+        if name not in self.nodes:
+            raise UsageError(f"no node {name!r} in cluster {self.name} ({', '.join(self.nodes)})")
+        return self.nodes[name]
+
+    def converge(self, name: str, why_run: bool = False) -> dict:
+        """One agent run on a node; its report (ConvergeError with the log tail on failure)."""
+        node = self.node(name)
+        try:
+            report, output = nb.run_converge(self.backend, node, why_run=why_run)
+        except ConvergeError as err:
+            self.logs[name] = err.log_tail or ""
+            raise
+        self.logs[name] = output
+        self.reports[name].append(report)
+        return report
+
+    def converge_all(self, label: str) -> dict[str, dict]:
+        """One converge pass on every node, concurrently; timings under `label`."""
+        def one(node: Node) -> dict:
+            started = time.monotonic()
+            try:
+                return self.converge(node.name)
+            finally:
+                self.timings[node.name][label] = time.monotonic() - started
+
+        return self._each(one)
+
+    def flip(self, name: str, environment: str, converge: bool = True) -> dict | None:
+        """Move a node to another environment on the server, then converge it (its report)."""
+        self.node(name)
+        try:
+            self.client.get(f"/environments/{environment}")
+        except ServerError as err:
+            if err.status == 404:
+                raise UsageError(f"no environment {environment!r} on the config server") from None
+            raise
+        doc = self.client.get(f"/nodes/{name}")
+        doc["chef_environment"] = environment
+        self.client.put(f"/nodes/{name}", doc)
+        return self.converge(name) if converge else None
+
+    def search(self, index: str, q: str) -> list[dict]:
+        return self.client.search(index, q)
+
+    def exec(self, name: str, cmd: list[str] | str) -> tuple[int, str]:
+        """Run a command on a node (a string goes through `sh -c`); (exit code, output)."""
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        return self.backend.exec(self.node(name).container, argv)
+
+    def diagnostics(self, name: str) -> str:
+        return nb.diagnostics(self.backend, self.node(name), self.logs.get(name, ""))
+
+    def host(self, name: str):
+        """testinfra Host of a node (through the docker CLI)."""
+        if name not in self._hosts:
+            import testinfra
+
+            self._hosts[name] = testinfra.get_host(f"docker://{self.node(name).container}")
+        return self._hosts[name]
+
+    testinfra_host = host
+
+    def hosts(self) -> dict[str, Any]:
+        return {name: self.host(name) for name in self.nodes}

@@ -1,0 +1,130 @@
+"""An in-memory Backend for unit tests of everything above the container seam.
+
+It records what the harness asked for (networks, containers, files, commands) and answers
+commands through handlers a test installs, so cluster logic is tested without Docker.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import IO, Callable
+
+from harness.errors import EngineError, NodeError
+from harness.nodes.backend import ContainerInfo, NetworkInfo, StreamFn
+
+Handler = Callable[[str, list[str]], tuple[int, str]]
+
+
+@dataclass
+class FakeContainer:
+    name: str
+    image: str
+    hostname: str
+    network: str
+    aliases: list[str]
+    labels: dict[str, str]
+    ip: str
+    files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+
+
+class FakeBackend:
+    """Backend double: state in dicts; `on(pattern, handler)` scripts command answers."""
+
+    def __init__(self) -> None:
+        self.images: set[str] = set()
+        self.networks: dict[str, dict[str, str]] = {}
+        self.containers: dict[str, FakeContainer] = {}
+        self.execs: list[tuple[str, list[str]]] = []
+        self.removed: list[str] = []
+        self.handlers: list[tuple[re.Pattern, Handler]] = []
+        self.lock = threading.Lock()
+        self._ips = itertools.count(2)
+        self.on(r"^systemctl is-system-running", lambda c, cmd: (0, "running\n"))
+        self.on(r"^systemctl --failed", lambda c, cmd: (0, ""))
+
+    def on(self, pattern: str, handler: Handler) -> None:
+        """Answer commands whose space-joined argv matches pattern (latest handler wins)."""
+        self.handlers.insert(0, (re.compile(pattern), handler))
+
+    def ping(self) -> None:
+        pass
+
+    def image_exists(self, tag: str) -> bool:
+        return tag in self.images
+
+    def import_image(self, stream: IO[bytes], tag: str, changes: list[str]) -> None:
+        stream.read()
+        self.images.add(tag)
+
+    def create_network(self, name: str, labels: dict[str, str]) -> NetworkInfo:
+        with self.lock:
+            if name in self.networks:
+                raise EngineError(f"network {name} exists")
+            self.networks[name] = dict(labels)
+        return NetworkInfo(name=name, id=name, gateway="127.0.0.1", subnet="127.0.0.0/8")
+
+    def run_node(self, image: str, container_name: str, hostname: str, network: str,
+                 aliases: list[str], labels: dict[str, str]) -> ContainerInfo:
+        with self.lock:
+            if network not in self.networks:
+                raise NodeError(f"no network {network}", node=hostname)
+            ip = f"10.0.0.{next(self._ips)}"
+            self.containers[container_name] = FakeContainer(
+                container_name, image, hostname, network, list(aliases), dict(labels), ip)
+        return ContainerInfo(name=container_name, id=container_name, ip=ip)
+
+    def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
+             stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]:
+        if container not in self.containers:
+            raise NodeError(f"exec {cmd[0]} in {container} failed: no such container")
+        with self.lock:
+            self.execs.append((container, list(cmd)))
+        line = " ".join(cmd)
+        for pattern, handler in self.handlers:
+            if pattern.search(line):
+                rc, out = handler(container, list(cmd))
+                break
+        else:
+            rc, out = 0, ""
+        if stream:
+            for text in out.splitlines():
+                stream(text)
+        return rc, out
+
+    def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
+        if container not in self.containers:
+            raise NodeError(f"cannot copy {path} into {container}: no such container")
+        self.containers[container].files[path] = (data, mode)
+
+    def logs(self, container: str, tail: int = 100) -> str:
+        return f"(fake logs of {container})"
+
+    def remove(self, container: str) -> None:
+        with self.lock:
+            if self.containers.pop(container, None) is not None:
+                self.removed.append(container)
+
+    def remove_network(self, name: str) -> None:
+        with self.lock:
+            self.networks.pop(name, None)
+
+    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+        def match(have: dict[str, str]) -> bool:
+            return all(have.get(k) == v for k, v in labels.items())
+
+        containers = [n for n, c in list(self.containers.items()) if match(c.labels)]
+        for name in containers:
+            self.remove(name)
+        networks = [n for n, lab in list(self.networks.items()) if match(lab)]
+        for name in networks:
+            self.remove_network(name)
+        return len(containers), len(networks)
+
+    def labelled(self) -> list[dict[str, str]]:
+        found = [dict(c.labels, kind="container", id=n) for n, c in self.containers.items()
+                 if "harness.session" in c.labels]
+        found += [dict(lab, kind="network", id=n) for n, lab in self.networks.items()
+                  if "harness.session" in lab]
+        return found

@@ -1,0 +1,168 @@
+"""Leave nothing behind: a watchdog process per session, and `harness clean`.
+
+`python -m harness.nodes.reaper --session ID --pid PID --pid-start TICKS` runs detached (own
+session, so Ctrl-C and SIGKILL of pytest do not reach it). It polls the controlling process every
+0.5 s; once that process is gone it removes the session's labelled containers and networks and
+exits. It also exits when told to (SIGTERM, after a normal down()) or when the session's
+resources are gone. Ryuk does the same for Testcontainers; its image can't be pulled here.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+from tenacity import (Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt,
+                      stop_after_delay, wait_fixed)
+
+from harness.errors import EngineError
+
+SESSION = "harness.session"
+PID = "harness.pid"
+PID_START = "harness.pid_start"
+POLL = 0.5
+DOCKER_CHECK_EVERY = 10  # polls between "are my resources still there?" checks (5 s)
+SWEEP_WAIT = 1.0  # between the sweeps after the controller died
+
+
+def pid_start(pid: int) -> str | None:
+    """Start time (clock ticks since boot) of pid, or None when it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+    if fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+def pid_alive(pid: int | str | None, start: str | None) -> bool:
+    """True while the process that labelled a session still runs (pid reuse is ruled out)."""
+    try:
+        current = pid_start(int(pid))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return current is not None and (not start or current == start)
+
+
+def session_labels(session: str, pid: int | None = None) -> dict[str, str]:
+    """The labels that tie a resource to its session and controlling process."""
+    pid = pid or os.getpid()
+    return {SESSION: session, PID: str(pid), PID_START: pid_start(pid) or ""}
+
+
+def start_reaper(session: str, pid: int | None = None) -> subprocess.Popen:
+    """Spawn the detached watchdog for session, controlled by pid (default: this process)."""
+    pid = pid or os.getpid()
+    cmd = [sys.executable, "-m", "harness.nodes.reaper", "--session", session, "--pid", str(pid),
+           "--pid-start", pid_start(pid) or ""]
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+
+
+def stop_reaper(proc: subprocess.Popen | None) -> None:
+    """Tell our own watchdog to exit without removing anything (down() did, or keep=True)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install_sigterm_handler() -> None:
+    """SIGTERM unwinds like Ctrl-C, so context managers and pytest teardown run down()."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def reap(backend, session: str) -> tuple[int, int]:
+    """Remove a session's containers and networks, retrying engine hiccups for 20 s."""
+    retrying = Retrying(stop=stop_after_delay(20), wait=wait_fixed(0.5), reraise=True,
+                        retry=retry_if_exception_type(EngineError))
+    return retrying(backend.remove_by_labels, {SESSION: session})
+
+
+def clean(backend, progress: Callable[[str], None] = print) -> tuple[int, int]:
+    """Remove every harness resource whose controlling process is no longer alive."""
+    sessions: dict[str, dict[str, str]] = {}
+    for labels in backend.labelled():
+        sessions.setdefault(labels[SESSION], labels)
+    containers = networks = 0
+    for session, labels in sorted(sessions.items()):
+        if pid_alive(labels.get(PID), labels.get(PID_START)):
+            continue
+        c, n = reap(backend, session)
+        progress(f"clean: session {session} (pid {labels.get(PID, '?')} gone): "
+                 f"removed {c} containers, {n} networks")
+        containers, networks = containers + c, networks + n
+    return containers, networks
+
+
+def _session_present(backend, session: str) -> bool | None:
+    """Whether the session still has resources; None when the engine cannot tell now."""
+    try:
+        return any(labels.get(SESSION) == session for labels in backend.labelled())
+    except EngineError:
+        return None
+
+
+def watch(backend, session: str, pid: int, start: str | None) -> str:
+    """Block until the controller dies (then reap) or the session's resources are gone."""
+    state = {"polls": 0, "seen": False}
+
+    def finished() -> str | None:
+        if not pid_alive(pid, start):
+            return "controller gone"
+        state["polls"] += 1
+        if state["polls"] % DOCKER_CHECK_EVERY == 0:
+            present = _session_present(backend, session)
+            if state["seen"] and present is False:
+                return "resources gone"
+            state["seen"] = state["seen"] or bool(present)
+        return None
+
+    reason = Retrying(wait=wait_fixed(POLL), retry=retry_if_result(lambda r: r is None))(finished)
+    if reason == "controller gone":
+        reap(backend, session)
+        # A create the controller sent just before dying may land after the first sweep.
+        Retrying(stop=stop_after_attempt(3), wait=wait_fixed(SWEEP_WAIT),
+                 retry=retry_if_result(lambda _: True), retry_error_callback=lambda _: None)(
+            reap, backend, session)
+    return reason
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.nodes.reaper")
+    parser.add_argument("--session", required=True)
+    parser.add_argument("--pid", type=int, required=True)
+    parser.add_argument("--pid-start", default=None)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from harness.nodes.backend import DockerBackend
+
+    backend = Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.5), reraise=True,
+                       retry=retry_if_exception_type(EngineError))(DockerBackend)
+    watch(backend, args.session, args.pid, args.pid_start or None)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:  # the engine went away: the session's resources went with it
+        sys.exit(1)

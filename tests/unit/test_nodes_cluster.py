@@ -1,0 +1,243 @@
+"""Cluster logic on the FakeBackend: labels, naming, bootstrap inputs, passes, cleanup."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from harness.errors import BootstrapError, ConvergeError, IdempotenceError, UsageError
+from harness.nodes import cluster as cluster_mod
+from harness.nodes.cluster import Cluster
+from harness.nodes.fake import FakeBackend
+
+SCRIPT = b"#!/bin/bash\n# the repo's production bootstrap, byte for byte\nexit 0\n"
+
+
+class FakeClient:
+    """The admin client's surface Cluster uses, over a tiny in-memory world."""
+
+    def __init__(self) -> None:
+        self.registered: list[str] = []
+        self.runs: dict[str, list[dict]] = {}
+        self.posts: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+
+    def post(self, path: str, doc: dict) -> dict:
+        self.posts.append((path, doc))
+        return {"name": doc["name"], "token": "validator-token-123"}
+
+    def get(self, path: str):
+        if path.startswith("/reports/nodes/"):
+            return self.runs.get(path.split("/")[3], [])
+        return {"name": path.rsplit("/", 1)[-1], "chef_environment": "_default"}
+
+    def put(self, path: str, doc: dict):
+        self.posts.append((path, doc))
+        return doc
+
+    def search(self, index: str, q: str) -> list[dict]:
+        return [{"name": n} for n in sorted(self.registered)]
+
+
+class FakeServer:
+    url = "http://127.0.0.1:4000"
+    admin_token = "admin"
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def report(node: str, seen: list[str], changed: list[str] | None = None) -> dict:
+    return {"node": node, "status": "success", "changed": changed or [], "resources": [],
+            "searches": [{"index": "node", "query": "role:web", "names": sorted(seen)}]}
+
+
+@pytest.fixture
+def world(monkeypatch, tmp_path):
+    """A repo dir with a bootstrap script, a fake backend and client, no reaper process."""
+    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "bootstrap" / "bootstrap.sh").write_bytes(SCRIPT)
+    backend, client, server = FakeBackend(), FakeClient(), FakeServer()
+
+    def start_server(self, host):
+        self.server, self.client = server, client
+
+    monkeypatch.setattr(Cluster, "_start_server", start_server)
+    monkeypatch.setattr(cluster_mod, "start_reaper", lambda session: None)
+
+    def bootstrap(container, cmd):  # first converge: sees only itself
+        node = cmd[cmd.index("--node") + 1]
+        with client.lock:
+            client.registered.append(node)
+            client.runs.setdefault(node, []).append(report(node, [node], ["package[x]"]))
+        return 0, "bootstrap: downloading the agent\nbootstrap: node is bootstrapped\n"
+
+    def converge(container, cmd):
+        node = backend.containers[container].hostname
+        return 0, "converging\n" + json.dumps(report(node, client.registered)) + "\n"
+
+    backend.on(r"^bash /root/bootstrap\.sh", bootstrap)
+    backend.on(r"agent\.pyz converge --json", converge)
+    return type("World", (), {"backend": backend, "client": client, "server": server,
+                              "repo": tmp_path})
+
+
+def make(world, **kw) -> Cluster:
+    kw.setdefault("roles", {"web": 2, "db": 1})
+    return Cluster("spec-x", repo_dir=world.repo, image="harness/base:test",
+                   backend=world.backend, progress=lambda line: None, **kw)
+
+
+def test_up_names_labels_and_bootstrap_inputs(world):
+    c = make(world, environment="production")
+    c.up()
+    assert list(c.nodes) == ["web-1", "web-2", "db-1"]
+    net_labels = world.backend.networks[c.network]
+    assert net_labels["harness.session"] == c.session and net_labels["harness.cluster"] == "spec-x"
+    assert net_labels["harness.pid"] == str(os.getpid()) and net_labels["harness.pid_start"]
+    box = world.backend.containers[f"h-{c.id}-web-2"]
+    assert len(c.id) == 8 and int(c.id, 16) >= 0
+    assert (box.hostname, box.aliases, box.image) == ("web-2", ["web-2"], "harness/base:test")
+    assert box.labels["harness.role"] == "web" and box.labels["harness.node"] == "web-2"
+    assert box.files["/root/bootstrap.sh"] == (SCRIPT, 0o755)
+    assert box.files["/etc/harness/validator.token"] == (b"validator-token-123\n", 0o600)
+    assert "/etc/harness/encrypted_data_bag_secret" not in box.files
+    cmd = next(cmd for name, cmd in world.backend.execs
+               if name == box.name and cmd[:2] == ["bash", "/root/bootstrap.sh"])
+    assert cmd[2:] == ["--server", FakeServer.url, "--node", "web-2", "--environment",
+                       "production", "--role", "web", "--validator-token-file",
+                       "/etc/harness/validator.token"]
+    assert world.client.posts[0] == ("/clients", {"name": "harness-validator", "validator": True})
+    c.down()
+    assert world.backend.containers == {} and world.backend.networks == {}
+    assert world.server.stopped
+
+
+def test_passes_run_until_search_settles_then_idempotence(world):
+    c = make(world)
+    c.up()
+    # bootstrap saw only itself -> pass 2 on all nodes -> settled -> idempotence pass
+    for name in c.nodes:
+        assert set(c.timings[name]) == {"container", "systemd", "bootstrap", "converge_2",
+                                        "idempotence"}
+        assert len(c.reports[name]) == 3
+    assert c.reports["web-1"][-1]["searches"][0]["names"] == ["db-1", "web-1", "web-2"]
+    c.down()
+
+
+def test_secret_file_is_copied_and_passed(world):
+    (world.repo / ".chef").mkdir()
+    (world.repo / ".chef" / "encrypted_data_bag_secret").write_bytes(b"s3cret")
+    with make(world, roles={"web": 1}) as c:
+        box = world.backend.containers[c.nodes["web-1"].container]
+        assert box.files["/etc/harness/encrypted_data_bag_secret"] == (b"s3cret", 0o600)
+        cmd = [cmd for _, cmd in world.backend.execs if cmd[:2] == ["bash", "/root/bootstrap.sh"]][0]
+        assert cmd[-2:] == ["--secret-file", "/etc/harness/encrypted_data_bag_secret"]
+    assert world.backend.containers == {}
+
+
+def test_idempotence_failure_lists_resources_and_cleans_up(world):
+    world.backend.on(r"agent\.pyz converge --json", lambda container, cmd: (0, json.dumps(
+        report(world.backend.containers[container].hostname, world.client.registered,
+               ["template[/etc/motd]"]))))
+    c = make(world, roles={"web": 1})
+    with pytest.raises(IdempotenceError, match=r"web-1: template\[/etc/motd\]"):
+        c.up()
+    assert world.backend.containers == {} and world.backend.networks == {}
+
+
+def test_bootstrap_failure_is_one_line_with_log_and_cleans_up(world):
+    world.backend.on(r"^bash /root/bootstrap\.sh", lambda c, cmd: (
+        1, "bootstrap: downloading the agent from http://x\n"
+           "bootstrap: cannot reach http://x (Connection refused)\n"))
+    c = make(world)
+    with pytest.raises(BootstrapError) as info:
+        c.up()
+    err = info.value
+    assert err.node in c.nodes and "cannot reach http://x" in str(err) and "\n" not in str(err)
+    assert "downloading the agent" in err.log_tail
+    assert world.backend.containers == {} and world.backend.networks == {}
+    assert world.server.stopped
+
+
+def test_failed_first_converge_names_the_resource(world):
+    world.backend.on(r"^bash /root/bootstrap\.sh", lambda c, cmd: (
+        1, "* execute[boom] run\nFAILED: execute[boom]: exit 3\nbootstrap: first converge failed\n"))
+    with pytest.raises(ConvergeError, match=r"execute\[boom\]: exit 3"):
+        make(world, roles={"broken": 1}).up()
+    assert world.backend.containers == {}
+
+
+def test_converge_failure_report_names_resource(world):
+    c = make(world, roles={"web": 1}).up()
+    failing = {"node": "web-1", "status": "failure", "changed": [], "resources": [],
+               "failure": {"resource": "service[app]", "message": "unit failed\nmore"}}
+    world.backend.on(r"agent\.pyz converge --json",
+                     lambda container, cmd: (1, "log line\n" + json.dumps(failing) + "\n"))
+    with pytest.raises(ConvergeError, match=r"^node web-1: converge failed: service\[app\]: unit failed$") as info:
+        c.converge("web-1")
+    assert "log line" in info.value.log_tail and "log line" in c.diagnostics("web-1")
+    c.down()
+
+
+def test_keyboard_interrupt_during_up_cleans_up(world):
+    def interrupted(container, cmd):
+        raise KeyboardInterrupt
+
+    world.backend.on(r"^systemctl is-system-running", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make(world, roles={"web": 1}).up()
+    assert world.backend.containers == {} and world.backend.networks == {}
+
+
+def test_keep_failed_leaves_resources_until_keep_or_down(world):
+    world.backend.on(r"^bash /root/bootstrap\.sh", lambda c, cmd: (1, "bootstrap: nope\n"))
+    c = make(world, roles={"web": 1}, keep_failed=True)
+    with pytest.raises(BootstrapError):
+        c.up()
+    assert len(world.backend.containers) == 1
+    c.keep()
+    c.down()  # after keep() nothing is removed
+    assert len(world.backend.containers) == 1 and world.server.stopped
+
+
+@pytest.mark.parametrize("roles", [{"web": 0}, {"web": "2"}, {}])
+def test_bad_counts_are_usage_errors(world, roles):
+    with pytest.raises(UsageError):
+        make(world, roles=roles)
+
+
+def test_missing_bootstrap_script_is_usage_error(world):
+    (world.repo / "bootstrap" / "bootstrap.sh").unlink()
+    with pytest.raises(UsageError, match="no bootstrap script"):
+        make(world, roles={"web": 1}).up()
+    assert world.backend.networks == {}
+
+
+def test_exec_and_unknown_node(world):
+    world.backend.on(r"^sh -c echo hi", lambda c, cmd: (0, "hi\n"))
+    with make(world, roles={"web": 1}) as c:
+        assert c.exec("web-1", "echo hi") == (0, "hi\n")
+        with pytest.raises(UsageError, match="no node 'web-9'"):
+            c.exec("web-9", "true")
+
+
+def test_flip_moves_the_node_then_converges(world):
+    from harness.errors import ServerError
+
+    with make(world, roles={"web": 1}) as c:
+        runs = len(c.reports["web-1"])
+        report = c.flip("web-1", "staging")
+        assert world.client.posts[-1] == ("/nodes/web-1", {"name": "web-1",
+                                                           "chef_environment": "staging"})
+        assert report["status"] == "success" and len(c.reports["web-1"]) == runs + 1
+
+        def missing(path):
+            raise ServerError("not found", status=404)
+
+        world.client.get = missing
+        with pytest.raises(UsageError, match="no environment 'nope'"):
+            c.flip("web-1", "nope")

@@ -1,0 +1,64 @@
+"""The nodes' command line without Docker: argument checks, state, engine errors (one line, exit 2/1)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UsageError
+from harness.nodes.commands import load_state, parse_roles
+
+NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
+
+
+def harness(cwd, *args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_parse_roles():
+    assert parse_roles(["web=2", "db"]) == {"web": 2, "db": 1}
+    for bad in (["web=abc"], ["web="], ["=2"], ["web=-1"], ["web=0"], ["web", "web=2"]):
+        with pytest.raises(UsageError):
+            parse_roles(bad)
+
+
+def test_state_missing_or_corrupt(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_state(required=False) is None
+    with pytest.raises(UsageError, match="no cluster is up here"):
+        load_state()
+    (tmp_path / ".harness").mkdir()
+    (tmp_path / ".harness" / "state.json").write_text("{not json")
+    with pytest.raises(UsageError, match="corrupt"):
+        load_state()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("up", "web=abc"), "harness: bad ROLE[=COUNT] 'web=abc': COUNT must be a positive integer"),
+    (("up", "web=0"), "harness: bad ROLE[=COUNT] 'web=0': COUNT must be a positive integer"),
+    (("up", "nope"), f"harness: no role 'nope' in {NODE_REPO}/roles"),
+    (("up", "web", "--env", "nope"), f"harness: no environment 'nope' in {NODE_REPO}/environments"),
+    (("converge", "web-1"), "no cluster is up here"),
+    (("login", "web-1"), "no cluster is up here"),
+    (("down",), "no cluster is up here"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
+    if args[0] == "up":
+        args = (*args, "--repo", str(NODE_REPO))
+    result = harness(tmp_path, *args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+def test_unreachable_engine_is_one_line(tmp_path):
+    env = dict(os.environ, DOCKER_HOST="unix:///nonexistent")
+    result = subprocess.run([sys.executable, "-m", "harness.cli", "clean"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("harness: no Docker engine answers at "
+                                    "DOCKER_HOST=unix:///nonexistent")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,101 @@
+"""Reaper logic without Docker: pid identity, clean(), watch() on the FakeBackend."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from harness.nodes.fake import FakeBackend
+from harness.nodes.reaper import clean, pid_alive, pid_start, session_labels, watch
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_pid_identity():
+    me = os.getpid()
+    assert pid_alive(me, pid_start(me)) and pid_alive(str(me), None)
+    assert not pid_alive(me, "1")  # same pid, other start time: a reused pid
+    assert not pid_alive(dead_pid(), None)
+    assert not pid_alive(None, None) and not pid_alive("x", None)
+
+
+def test_zombie_counts_as_dead():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        from harness.waits import wait_until
+
+        wait_until(lambda: pid_start(proc.pid), lambda s: s is None, timeout=10, what="zombie")
+    finally:
+        proc.wait()
+
+
+def _net(backend, session, pid, start):
+    backend.create_network(f"h-{session}", {"harness.session": session, "harness.pid": str(pid),
+                                            "harness.pid_start": start or ""})
+
+
+def test_clean_removes_dead_sessions_only():
+    backend = FakeBackend()
+    _net(backend, "dead", dead_pid(), "5")
+    _net(backend, "live", os.getpid(), pid_start(os.getpid()))
+    backend.networks["other"] = {"unrelated": "1"}
+    lines = []
+    assert clean(backend, lines.append) == (0, 1)
+    assert set(backend.networks) == {"h-live", "other"} and "session dead" in lines[0]
+
+
+def test_watch_reaps_when_the_controller_is_gone(monkeypatch):
+    monkeypatch.setattr("harness.nodes.reaper.SWEEP_WAIT", 0.01)
+    backend = FakeBackend()
+    pid = dead_pid()
+    _net(backend, "s1", pid, "1")
+    _net(backend, "s2", pid, "1")
+    assert watch(backend, "s1", pid, None) == "controller gone"
+    assert set(backend.networks) == {"h-s2"}
+
+
+def test_watch_exits_when_resources_are_gone(monkeypatch):
+    backend = FakeBackend()
+    monkeypatch.setattr("harness.nodes.reaper.POLL", 0.001)
+    monkeypatch.setattr("harness.nodes.reaper.DOCKER_CHECK_EVERY", 1)
+    labels = session_labels("s3")
+    backend.create_network("h-s3", labels)
+    seen = {"n": 0}
+    real = backend.labelled
+
+    def labelled():  # the owner's down() removes the network after the first look
+        seen["n"] += 1
+        if seen["n"] == 2:
+            backend.remove_network("h-s3")
+        return real()
+
+    backend.labelled = labelled
+    assert watch(backend, "s3", os.getpid(), labels["harness.pid_start"]) == "resources gone"
+
+
+def test_watch_survives_engine_hiccups(monkeypatch):
+    from harness.errors import EngineError
+
+    monkeypatch.setattr("harness.nodes.reaper.POLL", 0.001)
+    monkeypatch.setattr("harness.nodes.reaper.DOCKER_CHECK_EVERY", 1)
+    backend = FakeBackend()
+    labels = session_labels("s4")
+    backend.create_network("h-s4", labels)
+    calls = {"n": 0}
+    real = backend.labelled
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] in (2, 3):
+            raise EngineError("engine restarting")
+        if calls["n"] == 4:
+            backend.remove_network("h-s4")
+        return real()
+
+    backend.labelled = flaky
+    assert watch(backend, "s4", os.getpid(), labels["harness.pid_start"]) == "resources gone"
+    assert calls["n"] == 4
