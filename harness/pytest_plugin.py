@@ -137,7 +137,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     name = Path(str(request.node.path)).stem.removeprefix("test_").replace("_", "-")
     the_cluster = Cluster(name, repo_dir=repo_dir(config), roles=spec.roles,
                           environment=spec.environment, image=config.getoption("harness_image"),
-                          from_backup=spec.from_backup, progress=_progress(config))
+                          from_backup=spec.from_backup, progress=_progress(config),
+                          keep_failed=config.getoption("--keep-failed"))
     modid = request.node.nodeid
     config.stash[CLUSTERS][modid] = the_cluster
     try:

@@ -18,6 +18,10 @@ for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer; do
     ln -sf /dev/null "/etc/systemd/system/$unit"
 done
 
+# As in Debian's own Docker images: dpkg skips fsync on unpack. A container's disk is
+# throw-away, and unpacking is most of a node's converge time (zookeeperd: 25 s -> 18 s).
+echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/docker-apt-speedup
+
 # Smaller image; nodes run `apt-get update` themselves like a fresh host does.
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/* /tmp/* /var/tmp/*
