@@ -254,19 +254,16 @@ class Cluster:
 
         return self._each(one)
 
-    def flip(self, name: str, environment: str, converge: bool = True) -> dict | None:
-        """Move a node to another environment on the server, then converge it (its report)."""
+    def flip(self, name: str, environment: str) -> list[tuple[str, str | None, str | None]]:
+        """Move a node to another environment on the server (knife flip); converge it next.
+
+        Same checks as `harness flip`: the environment exists and the node's run list solves
+        there. Returns the cookbooks whose resolved version changes: (name, old, new).
+        """
+        from harness.rollout.flip import flip_node
+
         self.node(name)
-        try:
-            self.client.get(f"/environments/{environment}")
-        except ServerError as err:
-            if err.status == 404:
-                raise UsageError(f"no environment {environment!r} on the config server") from None
-            raise
-        doc = self.client.get(f"/nodes/{name}")
-        doc["chef_environment"] = environment
-        self.client.put(f"/nodes/{name}", doc)
-        return self.converge(name) if converge else None
+        return flip_node(self.client, name, environment)
 
     def search(self, index: str, q: str) -> list[dict]:
         return self.client.search(index, q)

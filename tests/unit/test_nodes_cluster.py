@@ -157,21 +157,3 @@ def test_exec_and_unknown_node(world):
         assert c.exec("web-1", "echo hi") == (0, "hi\n")
         with pytest.raises(UsageError, match="no node 'web-9'"):
             c.exec("web-9", "true")
-
-
-def test_flip_moves_the_node_then_converges(world):
-    from harness.errors import ServerError
-
-    with make(world, roles={"web": 1}) as c:
-        runs = len(c.reports["web-1"])
-        report = c.flip("web-1", "staging")
-        assert world.client.posts[-1] == ("/nodes/web-1", {"name": "web-1",
-                                                           "chef_environment": "staging"})
-        assert report["status"] == "success" and len(c.reports["web-1"]) == runs + 1
-
-        def missing(path):
-            raise ServerError("not found", status=404)
-
-        world.client.get = missing
-        with pytest.raises(UsageError, match="no environment 'nope'"):
-            c.flip("web-1", "nope")
