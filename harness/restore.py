@@ -1,0 +1,256 @@
+"""Restore a config repo (over an optional backup) into a server; back a server up.
+
+Restore reads and validates everything first, so a bad repo never leaves the server wiped,
+then wipes and uploads in batches (POST /_bulk, multipart files: one request per document
+would cost more HTTP overhead than work) through a thread pool over keep-alive connections.
+Backup writes knife-backup's layout (sorted JSON, indent 2, trailing newline: backup ->
+restore -> backup is byte-for-byte stable) into a temporary directory renamed into place,
+so nothing is ever half-written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from harness.client import bulk_bodies, run_all
+from harness.errors import Problem, UsageError, ValidationError
+from harness.server.bulk import paused_gc
+from harness.server.documents import check_name, safe_path
+
+if TYPE_CHECKING:
+    from harness.repo import Cookbook
+
+FILE_BYTES = 8 << 20  # per multipart POST /file_store; the server takes up to 64 MiB
+KINDS = ("environments", "roles", "nodes", "clients")  # directories of one JSON per object
+ENTRIES = {*KINDS, "data_bags", "cookbooks"}  # what a backup directory may contain
+
+
+@dataclass
+class Payload:
+    """Everything a restore uploads (or a backup writes), keyed by name."""
+
+    environments: dict[str, dict] = field(default_factory=dict)
+    roles: dict[str, dict] = field(default_factory=dict)
+    nodes: dict[str, dict] = field(default_factory=dict)
+    clients: dict[str, dict] = field(default_factory=dict)
+    data_bags: dict[str, dict[str, dict]] = field(default_factory=dict)
+    cookbooks: dict[tuple[str, str], Cookbook] = field(default_factory=dict)  # (name, version)
+
+    def merge(self, other: Payload) -> None:
+        """Lay other over self: same names are replaced (per data bag item)."""
+        for f in fields(self):
+            if f.name == "data_bags":
+                for bag, items in other.data_bags.items():
+                    self.data_bags.setdefault(bag, {}).update(items)
+            else:
+                getattr(self, f.name).update(getattr(other, f.name))
+
+    def summary(self) -> str:
+        items = sum(map(len, self.data_bags.values()))
+        return (f"{len(self.environments)} environments, {len(self.roles)} roles, "
+                f"{len(self.nodes)} nodes, {len(self.clients)} clients, "
+                f"{len(self.data_bags)} data bags ({items} items), "
+                f"{len(self.cookbooks)} cookbook versions")
+
+
+# --- restore -----------------------------------------------------------------------------------
+def _from_repo(repo_dir: Path) -> Payload:
+    from harness.repo import load_repo
+
+    if not repo_dir.is_dir():
+        raise UsageError("repo is not a directory", path=str(repo_dir))
+    repo = load_repo(repo_dir)
+    envs = {n: d for n, d in repo.environments.items()
+            if n != "_default" or ("environment", n) in repo.sources}
+    return Payload(roles=dict(repo.roles), environments=envs, nodes=dict(repo.nodes),
+                   data_bags={b: dict(items) for b, items in repo.data_bags.items()},
+                   cookbooks={(cb.name, cb.version): cb for cb in repo.cookbooks.values()})
+
+
+def restore(client, repo_dir: Path | None, *, from_backup: Path | None = None,
+            progress: Callable[[str], None] | None = None) -> str:
+    """Wipe the server, then upload the backup (if any) and the repo over it (the repo wins)."""
+    started = time.monotonic()
+    with paused_gc():
+        payload = Payload()
+        if from_backup is not None:
+            payload.merge(read_backup(Path(from_backup)))
+        if repo_dir is not None:
+            payload.merge(_from_repo(Path(repo_dir)))
+        manifests = {key: cb.manifest() for key, cb in payload.cookbooks.items()}
+        bodies = bulk_bodies([(kind, "", getattr(payload, kind)) for kind in KINDS]
+                             + [("data", bag, items) for bag, items in payload.data_bags.items()])
+        cookbooks: dict[str, dict[str, dict]] = {}
+        for (name, version), manifest in manifests.items():
+            cookbooks.setdefault(name, {})[version] = manifest
+        manifest_bodies = bulk_bodies([("cookbooks", name, versions)
+                                       for name, versions in cookbooks.items()])
+    sources: dict[str, Path] = {}
+    for key, manifest in manifests.items():
+        for entry in manifest["files"]:
+            sources.setdefault(entry["checksum"], payload.cookbooks[key].path / entry["path"])
+    if progress:
+        progress(f"restoring {payload.summary()} into {client.url}")
+
+    client.post("/_wipe", {})
+    missing = client.post("/file_store/missing", {"checksums": sorted(sources)})["missing"]
+    jobs = [lambda body=body: client.request("POST", "/_bulk", body=body) for body in bodies]
+    jobs += [lambda group=group: client.put_files({c: sources[c].read_bytes() for c in group})
+             for group in _groups(missing, sources)]
+    run_all(jobs)  # documents and files; manifests need the files, so they come last
+    run_all([lambda body=body: client.request("POST", "/_bulk", body=body)
+             for body in manifest_bodies])
+    return (f"restored {payload.summary()} ({len(missing)} files uploaded) into {client.url} "
+            f"in {time.monotonic() - started:.1f}s")
+
+
+def _groups(checksums: list[str], sources: dict[str, Path]) -> list[list[str]]:
+    """Checksums in groups of about FILE_BYTES of content (a file bigger than that alone)."""
+    groups: list[list[str]] = []
+    size = FILE_BYTES
+    for checksum in checksums:
+        length = sources[checksum].stat().st_size
+        if size + length > FILE_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(checksum)
+        size += length
+    return groups
+
+
+def read_backup(root: Path) -> Payload:
+    """A knife-backup directory as a Payload; every problem is reported at once."""
+    from harness.repo.cookbook import load_cookbook
+    from harness.repo.docfiles import EXTENSIONS, read_document
+
+    if not root.is_dir():
+        raise UsageError("backup is not a directory", path=str(root))
+    payload, problems = Payload(), []
+
+    def documents(directory: Path, key: str) -> dict[str, dict]:
+        out = {}
+        for path in sorted(directory.iterdir()) if directory.is_dir() else ():
+            if path.suffix not in EXTENSIONS:  # dot-names too: the server allows them
+                continue
+            doc, problem = read_document(path)
+            if problem is None and not isinstance(doc, dict):
+                problem = Problem(str(path), "must be a JSON object")
+            elif problem is None and doc.get(key, path.stem) != path.stem:
+                problem = Problem(str(path), f"{key} {doc.get(key)!r} does not match the "
+                                             f"file name {path.stem!r}")
+            if problem:
+                problems.append(problem)
+            else:
+                out[path.stem] = doc
+        return out
+
+    for kind in KINDS:
+        setattr(payload, kind, documents(root / kind, "name"))
+    bags = root / "data_bags"
+    for bag in sorted(bags.iterdir()) if bags.is_dir() else ():
+        if bag.is_dir():
+            payload.data_bags[bag.name] = documents(bag, "id")
+    cookbooks = root / "cookbooks"
+    for directory in sorted(cookbooks.iterdir()) if cookbooks.is_dir() else ():
+        if not directory.is_dir() or directory.name.startswith("."):
+            continue
+        try:
+            cb = load_cookbook(directory)
+        except ValidationError as err:
+            problems.extend(err.problems)
+            continue
+        if (cb.name, cb.version) in payload.cookbooks:
+            problems.append(Problem(str(directory), f"a second copy of {cb.name} {cb.version}"))
+        payload.cookbooks[(cb.name, cb.version)] = cb
+    if problems:
+        raise ValidationError(problems)
+    return payload
+
+
+# --- backup ------------------------------------------------------------------------------------
+def backup(client, to_dir: Path) -> str:
+    """Dump the server into to_dir in knife-backup's layout (replacing a previous backup)."""
+    started = time.monotonic()
+    to_dir = Path(to_dir).absolute()
+    check_target(to_dir)
+    payload = Payload(**{kind: {d["name"]: d for d in client.search(kind[:-1])} for kind in KINDS})
+    payload.data_bags = {bag: {d["id"]: d for d in client.search(bag)}
+                         for bag in client.get("/data")}
+    manifests: dict[tuple[str, str], dict] = {}
+    run_all([lambda key=(cb, v): manifests.__setitem__(key, client.get("/cookbooks/%s/%s" % key))
+             for cb, info in client.get("/cookbooks").items() for v in info["versions"]])
+    payload.cookbooks = dict.fromkeys(manifests)  # type: ignore[arg-type]  # counted only
+    checksums = sorted({f["checksum"] for m in manifests.values() for f in m["files"]})
+    files: dict[str, bytes] = {}
+    run_all([lambda c=c: files.__setitem__(c, client.get_file(c)) for c in checksums])
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".tmp", dir=to_dir.parent))
+    try:
+        _write(tmp, payload, manifests, files)
+        _replace(tmp, to_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return (f"backed up {client.url} to {to_dir}: {payload.summary()} "
+            f"in {time.monotonic() - started:.1f}s")
+
+
+def check_target(to_dir: Path) -> None:
+    """Write only into a missing or empty directory, or over a previous backup."""
+    if not to_dir.parent.is_dir():
+        raise UsageError("parent directory does not exist", path=str(to_dir))
+    if to_dir.exists() and not to_dir.is_dir():
+        raise UsageError("exists and is not a directory", path=str(to_dir))
+    strangers = sorted(p.name for p in to_dir.iterdir() if p.name not in ENTRIES) \
+        if to_dir.is_dir() else []
+    if strangers:
+        raise UsageError(f"not empty and not a backup (has {', '.join(strangers[:3])}); "
+                         "refusing to replace it", path=str(to_dir))
+
+
+def _dump(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+def _write(root: Path, payload: Payload, manifests: dict, files: dict[str, bytes]) -> None:
+    for kind in KINDS:
+        (root / kind).mkdir()
+        for name, doc in getattr(payload, kind).items():
+            _dump(root / kind / f"{check_name(name, kind[:-1])}.json", doc)
+    (root / "data_bags").mkdir()
+    for bag, items in payload.data_bags.items():
+        (root / "data_bags" / check_name(bag, "data bag")).mkdir()
+        for item, doc in items.items():
+            _dump(root / "data_bags" / bag / f"{check_name(item, 'item')}.json", doc)
+    (root / "cookbooks").mkdir()
+    for (name, version), manifest in manifests.items():
+        check_name(name, "cookbook"), check_name(version, "cookbook version")
+        directory = root / "cookbooks" / f"{name}-{version}"
+        directory.mkdir()
+        for entry in manifest["files"]:
+            target = directory / safe_path(entry["path"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(files[entry["checksum"]])
+
+
+def _replace(tmp: Path, to_dir: Path) -> None:
+    """Move tmp to to_dir; a previous backup there is removed only once tmp is in place."""
+    old = None
+    if to_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".old", dir=to_dir.parent))
+        os.rename(to_dir, old)  # onto an empty directory: allowed, and atomic
+    try:
+        os.rename(tmp, to_dir)
+    except OSError:
+        if old is not None:
+            os.rename(old, to_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,212 @@
+"""Store part 2: cookbook versions, the content-addressed file store, reports, node policy.
+
+Kept apart from store.py only to keep modules small; it is a mixin of Store and shares its
+lock. The three policy-source methods (role, environment, cookbook_manifests) let
+harness.repo.compile_policy run on the server exactly as it runs on a repo.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable
+
+from harness.errors import HarnessError, NotFound, ServerError, SolveError, UsageError
+from harness.server.documents import CHECKSUM_RE, check_name, normalise_manifest
+from harness.server.search import Index
+
+MAX_REPORTS = 100  # per node; the oldest are dropped
+
+
+def _checksum(checksum: str) -> str:
+    if not isinstance(checksum, str) or not CHECKSUM_RE.match(checksum):
+        raise UsageError(f"bad checksum {checksum!r}: want 64 lowercase sha256 hex digits")
+    return checksum
+
+
+def newest_first(versions: Iterable[str]) -> list[str]:
+    from harness.repo import Version
+
+    return sorted(versions, key=Version.parse, reverse=True)
+
+
+class CookbooksMixin:
+    """Cookbooks, files, reports and the policy source; needs Store's fields."""
+
+    _lock: threading.RLock
+    _cookbooks: dict[str, dict[str, dict]]
+    _files: dict[str, bytes]
+    _reports: dict[str, list[dict]]
+    _indexes: dict[str, Index]
+
+    # --- cookbooks -----------------------------------------------------------------------------
+    def cookbooks(self) -> dict[str, list[str]]:
+        """{cookbook: [versions, newest first]}."""
+        with self._lock:
+            return {cb: newest_first(vs) for cb, vs in sorted(self._cookbooks.items())}
+
+    def cookbook_versions(self, name: str) -> list[str]:
+        with self._lock:
+            versions = self._cookbooks.get(name)
+            if not versions:
+                raise NotFound(f"no cookbook {name!r}")
+            return newest_first(versions)
+
+    def manifest(self, name: str, version: str) -> dict:
+        """One version's manifest; `_latest` means the newest version."""
+        with self._lock:
+            if version == "_latest":
+                version = self.cookbook_versions(name)[0]
+            manifest = self._cookbooks.get(name, {}).get(version)
+        if manifest is None:
+            raise NotFound(f"no cookbook {name} version {version}")
+        return manifest
+
+    def put_manifest(self, name: str, version: str, doc: object, *, freeze: bool = False) -> bool:
+        """Create/replace a version; every file must be stored; a frozen version only
+        accepts the same content again (409 otherwise). True if created."""
+        manifest = self._check_manifest(name, version, doc)
+        with self._lock:
+            return self._apply_manifest(manifest, freeze, self._admissible(manifest))
+
+    def put_manifests(self, docs: object) -> int:
+        """{name: {version: manifest}} at once (restore): all are checked before any is stored."""
+        if not isinstance(docs, dict) or not all(isinstance(v, dict) for v in docs.values()):
+            raise UsageError("cookbooks must be an object {name: {version: manifest}}")
+        ready = [self._check_manifest(name, version, doc)
+                 for name, versions in docs.items() for version, doc in versions.items()]
+        with self._lock:
+            verdicts = [self._admissible(manifest) for manifest in ready]
+            for manifest, verdict in zip(ready, verdicts):
+                self._apply_manifest(manifest, False, verdict)
+        return len(ready)
+
+    @staticmethod
+    def _check_manifest(name: object, version: object, doc: object) -> dict:
+        if ":" in check_name(name, "cookbook"):
+            raise UsageError(f"bad cookbook name {name!r}: ':' separates recipe names")
+        if not isinstance(version, str):
+            raise UsageError(f"cookbook {name}: version must be a string")
+        return normalise_manifest(name, version, doc)
+
+    def _admissible(self, manifest: dict) -> bool:
+        """Raise unless manifest may be stored (lock held); True if it changes nothing."""
+        name, version = manifest["name"], manifest["version"]
+        missing = sorted({f["checksum"] for f in manifest["files"]} - self._files.keys())
+        if missing:
+            raise UsageError(f"cookbook {name} {version}: files not uploaded yet: "
+                             + ", ".join(missing))
+        old = self._cookbooks.get(name, {}).get(version)
+        if old is not None and old["frozen"]:
+            if {**old, "frozen": False} != {**manifest, "frozen": False}:
+                raise ServerError(f"cookbook {name} {version} is frozen; bump the version "
+                                  "to change it", status=409)
+            return True
+        return False
+
+    def _apply_manifest(self, manifest: dict, freeze: bool, unchanged: bool) -> bool:
+        versions = self._cookbooks.setdefault(manifest["name"], {})
+        if unchanged:
+            return False
+        created = manifest["version"] not in versions
+        manifest["frozen"] = manifest["frozen"] or freeze
+        versions[manifest["version"]] = manifest
+        return created
+
+    def delete_manifest(self, name: str, version: str) -> dict:
+        with self._lock:
+            manifest = self.manifest(name, version)
+            versions = self._cookbooks[name]
+            del versions[manifest["version"]]
+            if not versions:
+                del self._cookbooks[name]
+            return manifest
+
+    # --- file store ----------------------------------------------------------------------------
+    def missing_files(self, checksums: object) -> list[str]:
+        if not isinstance(checksums, list):
+            raise UsageError("checksums must be an array")
+        wanted = {_checksum(c) for c in checksums}
+        with self._lock:
+            return sorted(wanted - self._files.keys())
+
+    def put_file(self, checksum: str, data: bytes) -> bool:
+        """Store data under its sha256 (verified: a mismatch is a 400). True if new."""
+        return self.put_files({checksum: data}) == 1
+
+    def put_files(self, files: dict[str, bytes]) -> int:
+        """Store many files; every checksum is verified before any is stored. Returns how
+        many were new."""
+        for checksum, data in files.items():
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != _checksum(checksum):
+                raise UsageError(f"checksum mismatch: body has sha256 {actual}, not {checksum}")
+        with self._lock:
+            new = len(files.keys() - self._files.keys())
+            self._files.update(files)
+            return new
+
+    def get_file(self, checksum: str) -> bytes:
+        with self._lock:
+            data = self._files.get(_checksum(checksum))
+        if data is None:
+            raise NotFound(f"no file {checksum}")
+        return data
+
+    # --- converge reports ----------------------------------------------------------------------
+    def add_report(self, node: str, report: object) -> None:
+        if not isinstance(report, dict):
+            raise UsageError("a converge report must be an object")
+        with self._lock:
+            reports = self._reports.setdefault(check_name(node, "node"), [])
+            reports.append(report)
+            del reports[:-MAX_REPORTS]
+
+    def reports(self, node: str) -> list[dict]:
+        """Reports of node, oldest first."""
+        with self._lock:
+            return list(self._reports.get(node, []))
+
+    # --- policy source (harness.repo.compile_policy reads these) -------------------------------
+    def role(self, name: str) -> dict | None:
+        with self._lock:
+            return self._indexes["role"].docs.get(name)
+
+    def environment(self, name: str) -> dict | None:
+        with self._lock:
+            return self._indexes["environment"].docs.get(name)
+
+    def cookbook_manifests(self) -> dict[str, dict[str, dict]]:
+        with self._lock:
+            return {cb: dict(versions) for cb, versions in self._cookbooks.items()}
+
+    def _compile(self, *, name: str, environment: str, run_list: list[str],
+                 normal: dict | None = None) -> dict:
+        from harness.repo import compile_policy
+
+        with self._lock:
+            try:
+                return compile_policy(self, name=name, environment=environment,
+                                      run_list=run_list, normal=normal)
+            except SolveError:
+                raise
+            except HarnessError as err:  # unknown role, role cycle: the run list cannot compile
+                raise SolveError(str(err)) from None
+
+    def policy(self, node: str) -> dict:
+        """The compiled policy of a stored node (412 when it cannot be compiled)."""
+        with self._lock:
+            doc = self._indexes["node"].docs.get(node)
+            if doc is None:
+                raise NotFound(f"no node {node!r}")
+            return self._compile(name=node, environment=doc["chef_environment"],
+                                 run_list=doc["run_list"], normal=doc["normal"])
+
+    def solve(self, environment: str, run_list: object) -> dict[str, dict]:
+        """Chef's depsolver endpoint: {cookbook: manifest} for run_list in environment."""
+        if not isinstance(run_list, list) or not all(isinstance(i, str) for i in run_list):
+            raise UsageError("run_list must be an array of strings")
+        with self._lock:
+            if environment not in self._indexes["environment"].docs:
+                raise NotFound(f"no environment {environment!r}")
+            policy = self._compile(name="_depsolver", environment=environment, run_list=run_list)
+            return {cb: self._cookbooks[cb][v] for cb, v in policy["cookbook_versions"].items()}

@@ -1,0 +1,300 @@
+"""Search: Chef-style flattening, an inverted index kept current on writes, luqum evaluation.
+
+Each index maps `field -> value -> {ids}` so `role:X AND chef_environment:Y` is two dict
+lookups and a set intersection; only wildcards, ranges and regexes scan one field's values.
+Queries are parsed by luqum (the Lucene grammar chef-zero accepts), never by hand.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from luqum import tree
+from luqum.exceptions import InconsistentQueryException, ParseError
+from luqum.thread import parse
+
+from harness.errors import UsageError
+
+TEXT = "text"  # a bare term's field: every value of the document (no postings of its own)
+
+
+def scalar(value: object) -> str:
+    """Values compare as strings, spelled the way Chef (Ruby `to_s`) spells them."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def flatten(doc: dict) -> dict[str, set[str]]:
+    """Chef-style fields: `{"a": {"b": 1}}` -> a_b: 1 and b: 1; arrays index every element."""
+    return flatten_layers([doc])
+
+
+def flatten_layers(layers: list[dict]) -> dict[str, set[str]]:
+    """flatten(merge_precedence(layers)), lowest precedence first, without building the merged
+    document: indexing 10,000 nodes should not deep-copy their attributes."""
+    out: dict[str, set[str]] = {}
+    _walk(out, "", [layer for layer in layers if layer])
+    return out
+
+
+def _walk(out: dict[str, set[str]], prefix: str, layers: list[dict]) -> None:
+    if len(layers) == 1:  # the common case, kept free of the merge bookkeeping below
+        for k, v in layers[0].items():
+            path = f"{prefix}_{k}" if prefix else k
+            if isinstance(v, dict):
+                _walk(out, path, [v])
+            else:
+                _leaf(out, path, k, v)
+        return
+    merged: dict[str, list] = {}  # Chef's deep merge: the trailing run of hashes merges
+    for layer in layers:
+        for k, v in layer.items():
+            run = merged.get(k)
+            if run is not None and isinstance(v, dict) and isinstance(run[-1], dict):
+                run.append(v)
+            else:
+                merged[k] = [v]
+    for k, run in merged.items():
+        path = f"{prefix}_{k}" if prefix else k
+        if isinstance(run[-1], dict):
+            _walk(out, path, run)
+        else:
+            _leaf(out, path, k, run[-1])
+
+
+def _leaf(out: dict[str, set[str]], path: str, key: str, value: object) -> None:
+    if isinstance(value, list):
+        for v in value:
+            if isinstance(v, dict):
+                _walk(out, path, [v])
+            else:
+                _leaf(out, path, key, v)
+        return
+    s = scalar(value)
+    column = out.get(path)
+    if column is None:
+        out[path] = {s}
+    else:
+        column.add(s)
+    if key != path:
+        column = out.get(key)
+        if column is None:
+            out[key] = {s}
+        else:
+            column.add(s)
+
+
+@lru_cache(maxsize=1024)
+def _wildcard_regex(value: str) -> re.Pattern[str]:
+    """Lucene wildcard (`*`, `?`, backslash escapes) -> an anchored regex."""
+    parts, i = [], 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value):
+            parts.append(re.escape(value[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        i += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@lru_cache(maxsize=1024)
+def parse_query(q: str) -> tree.Item:
+    """luqum's tree for q; a bad query is a UsageError carrying the parser's message."""
+    try:
+        return parse(q)
+    except (ParseError, InconsistentQueryException) as err:
+        raise UsageError(f"bad search query {q!r}: {err}") from None
+
+
+class Index:
+    """One search index: stored documents plus `field -> value -> ids` postings."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict] = {}
+        self.postings: dict[str, dict[str, set[str]]] = {}
+        self._terms: dict[str, dict[str, set[str]]] = {}  # id -> its fields, to unindex
+        self._sorted: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def put(self, id_: str, doc: dict, fields: dict[str, set[str]]) -> None:
+        """Store doc under id_ and (re)index it by fields (kept: do not mutate them later)."""
+        if id_ in self.docs:
+            self._unindex(id_)
+        else:
+            self._sorted = None
+        self.docs[id_] = doc
+        postings = self.postings
+        for field, values in fields.items():
+            column = postings.get(field)
+            if column is None:
+                postings[field] = {value: {id_} for value in values}
+                continue
+            for value in values:
+                ids = column.get(value)
+                if ids is None:
+                    column[value] = {id_}
+                else:
+                    ids.add(id_)
+        self._terms[id_] = fields
+
+    def remove(self, id_: str) -> dict | None:
+        """Drop id_ from the index; returns its document (None when absent)."""
+        if id_ not in self.docs:
+            return None
+        self._unindex(id_)
+        self._sorted = None
+        return self.docs.pop(id_)
+
+    def _unindex(self, id_: str) -> None:
+        for field, values in self._terms.pop(id_, {}).items():
+            column = self.postings[field]
+            for value in values:
+                ids = column[value]
+                ids.discard(id_)
+                if not ids:
+                    del column[value]
+            if not column:
+                del self.postings[field]
+
+    def sorted_ids(self) -> list[str]:
+        """Every id in name order (cached until the set of ids changes)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.docs)
+        return self._sorted
+
+    def search(self, q: str) -> list[str]:
+        """Ids matching the Lucene query q, sorted by name."""
+        q = q.strip() or "*:*"
+        hits = _Evaluator(self).eval(parse_query(q), TEXT)
+        if len(hits) * 8 > len(self.docs):
+            return [i for i in self.sorted_ids() if i in hits]
+        return sorted(hits)
+
+
+class _Evaluator:
+    """Walks luqum's tree; every node evaluates to a set of ids."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def all(self) -> set[str]:
+        return set(self.index.docs)
+
+    def eval(self, node: tree.Item, field: str) -> set[str]:
+        if isinstance(node, tree.SearchField):
+            return self.eval(node.expr, node.name)
+        if isinstance(node, (tree.Group, tree.FieldGroup)):
+            return self.eval(node.expr, field)
+        if isinstance(node, tree.AndOperation):
+            return self._bool(node.operands, field, default_must=True)
+        if isinstance(node, tree.OrOperation):
+            return set().union(*(self.eval(op, field) for op in node.operands))
+        if isinstance(node, (tree.UnknownOperation, tree.BoolOperation)):
+            return self._bool(node.operands, field, default_must=False)
+        if isinstance(node, (tree.Not, tree.Prohibit)):
+            return self.all() - self.eval(node.a, field)
+        if isinstance(node, tree.Plus):
+            return self.eval(node.a, field)
+        if isinstance(node, tree.Boost):
+            return self.eval(node.expr, field)
+        if isinstance(node, tree.BaseApprox):  # fuzzy / proximity: match the term itself
+            return self.eval(node.term, field)
+        if isinstance(node, tree.Range):
+            return self._range(field, node.low, node.high, node.include_low, node.include_high)
+        if isinstance(node, tree.From):
+            return self._range(field, node.a, None, node.include, True)
+        if isinstance(node, tree.To):
+            return self._range(field, None, node.a, True, node.include)
+        if isinstance(node, tree.Regex):
+            pattern = _compile(node.value[1:-1])
+            return self._scan(field, pattern.fullmatch)
+        if isinstance(node, tree.Phrase):
+            return self._exact(field, tree.Term.WORD_ESCAPED_CHARS.sub(r"\1", node.value[1:-1]))
+        if isinstance(node, tree.Word):
+            return self._word(field, node)
+        raise UsageError(f"unsupported search syntax: {node}")
+
+    def _bool(self, operands: Iterable[tree.Item], field: str, *, default_must: bool) -> set[str]:
+        """Lucene boolean: +must (and AND's operands), -/NOT must-not, the rest should."""
+        must, should, must_not = [], [], []
+        for op in operands:
+            if isinstance(op, (tree.Not, tree.Prohibit)):
+                must_not.append(self.eval(op.a, field))
+            elif isinstance(op, tree.Plus) or default_must:
+                must.append(self.eval(op, field))
+            else:
+                should.append(self.eval(op, field))
+        if must:
+            hits = set.intersection(*sorted(must, key=len))
+        elif should:
+            hits = set().union(*should)
+        else:
+            hits = self.all()
+        for excluded in must_not:
+            hits -= excluded
+        return hits
+
+    def _columns(self, field: str) -> list[dict[str, set[str]]]:
+        postings = self.index.postings
+        if field in ("*", TEXT):
+            return list(postings.values())
+        if "*" in field or "?" in field:
+            match = _wildcard_regex(field).fullmatch
+            return [column for name, column in postings.items() if match(name)]
+        column = postings.get(field)
+        return [column] if column else []
+
+    def _word(self, field: str, node: tree.Word) -> set[str]:
+        if node.value == "*":
+            if field == "*":
+                return self.all()
+            return set().union(*(ids for col in self._columns(field) for ids in col.values()))
+        if node.has_wildcard():
+            return self._scan(field, _wildcard_regex(node.value).fullmatch)
+        return self._exact(field, node.unescaped_value)
+
+    def _exact(self, field: str, value: str) -> set[str]:
+        hits: set[str] = set()
+        for column in self._columns(field):
+            hits |= column.get(value, set())
+        return hits
+
+    def _scan(self, field: str, match) -> set[str]:
+        hits: set[str] = set()
+        for column in self._columns(field):
+            for value, ids in column.items():
+                if match(value):
+                    hits |= ids
+        return hits
+
+    def _range(self, field: str, low: tree.Term | None, high: tree.Term | None,
+               include_low: bool, include_high: bool) -> set[str]:
+        lo = None if low is None or low.value == "*" else low.unescaped_value
+        hi = None if high is None or high.value == "*" else high.unescaped_value
+
+        def inside(value: str) -> bool:
+            if lo is not None and (value < lo or (value == lo and not include_low)):
+                return False
+            if hi is not None and (value > hi or (value == hi and not include_high)):
+                return False
+            return True
+
+        return self._scan(field, inside)
+
+
+@lru_cache(maxsize=256)
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise UsageError(f"bad regular expression /{pattern}/: {err}") from None

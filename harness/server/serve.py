@@ -1,0 +1,146 @@
+"""Run the config server in a background thread (ConfigServer) or the foreground (`harness serve`).
+
+ConfigServer gives aiohttp its own event loop in a daemon thread, so tests and the cluster
+can start one per spec without owning an event loop; start() returns once it listens.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from aiohttp import web
+
+from harness.errors import UsageError
+from harness.server.app import build_app
+from harness.server.store import Store
+
+
+class ConfigServer:
+    """An in-memory config server listening on host:port (port 0 picks a free one)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, admin_token: str | None = None,
+                 agent_pyz: bytes | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.admin_token = admin_token or secrets.token_urlsafe(32)
+        self.store = Store()
+        self._agent_pyz = agent_pyz
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "ConfigServer":
+        """Listen, then return self; UsageError when the address cannot be bound."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._listen())
+            except BaseException as err:  # reported to start()'s caller below
+                failure.append(err)
+                loop.close()
+                ready.set()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self._runner.cleanup())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"config-server:{self.port}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            err = failure[0]
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+            raise UsageError(f"cannot listen on {self.host}:{self.port}: {reason}") from None
+        return self
+
+    async def _listen(self) -> None:
+        app = build_app(self.store, self.admin_token, self._agent_pyz)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except BaseException:
+            await self._runner.cleanup()
+            raise
+        self.port = self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        """Stop listening and end the thread (idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        self._thread = None
+
+    def __enter__(self) -> "ConfigServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def admin_token(token_file: Path) -> str:
+    """Read the admin token, or write a fresh random one (mode 0600) when the file is missing."""
+    try:
+        token = token_file.read_text().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        raise UsageError(f"cannot read token file: {err.strerror}", path=str(token_file)) from None
+    token = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+    except OSError as err:
+        raise UsageError(f"cannot write token file: {err.strerror}", path=str(token_file)) from None
+    return token
+
+
+def serve_forever(repo_dir: Path | None, host: str, port: int, token_file: Path) -> None:
+    """`harness serve`: restore repo_dir (if given), print the URL, serve until SIGINT/SIGTERM."""
+    from harness.client import Client
+    from harness.restore import restore
+
+    token = admin_token(Path(token_file))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = ConfigServer(host, port, admin_token=token)
+    try:
+        server.start()
+        if repo_dir is not None:
+            summary = restore(Client(server.url, token), Path(repo_dir))
+            print(summary, file=sys.stderr, flush=True)
+        print(server.url, flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
