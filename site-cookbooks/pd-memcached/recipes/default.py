@@ -1,0 +1,2 @@
+# pd-memcached::default: the community memcached recipe with our attributes.
+include_recipe("memcached::default")

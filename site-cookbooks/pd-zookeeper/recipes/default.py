@@ -1,0 +1,2 @@
+# pd-zookeeper::default: the zookeeper cookbook with our attributes.
+include_recipe("zookeeper::default")
