@@ -86,7 +86,9 @@ def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> Clus
         roles[role] = count
     if not roles:
         raise UsageError(f"{where}: pytest.mark.cluster names no role")
-    return ClusterSpec(roles, env, repo_dir(config) / backup if backup else None)
+    from harness.repo import repo_backup
+
+    return ClusterSpec(roles, env, repo_backup(repo_dir(config), backup))
 
 
 def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:

@@ -113,8 +113,11 @@ def keeper_main(spec: dict) -> int:
     from harness.nodes.reaper import install_sigterm_handler
 
     install_sigterm_handler()
+    from harness.repo import repo_backup
+
     cluster = Cluster(spec["name"], repo_dir=Path(spec["repo"]), roles=spec["roles"],
                       environment=spec["environment"], image=spec.get("image"),
+                      from_backup=repo_backup(Path(spec["repo"])),
                       progress=lambda line: print(line, flush=True))
     try:
         cluster.up()

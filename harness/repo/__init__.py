@@ -1,6 +1,7 @@
 """The config repo as a pure model: load + validate files, versions, depsolver, run-list
 expansion, attribute precedence -> compiled node policy. No I/O besides reading the repo."""
 from harness.repo.attributes import deep_merge, merge_precedence
+from harness.repo.backup import repo_backup
 from harness.repo.cookbook import Cookbook, load_cookbook
 from harness.repo.depsolver import solve
 from harness.repo.loader import Repo, load_repo
@@ -22,4 +23,4 @@ def __getattr__(name: str):
 __all__ = ["Constraint", "Cookbook", "Expansion", "Repo", "RepoSource", "RunListItem", "Version",
            "compile_policy", "cookbook_manifest_attrs", "decrypt_item", "deep_merge",
            "encrypt_item", "expand_run_list", "is_encrypted", "load_cookbook", "load_repo",
-           "load_secret", "merge_precedence", "parse_item", "solve"]
+           "load_secret", "merge_precedence", "parse_item", "repo_backup", "solve"]

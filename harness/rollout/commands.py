@@ -15,7 +15,11 @@ def _repo(args: argparse.Namespace) -> Path:
 
 
 def _backup(args: argparse.Namespace) -> Path | None:
-    return Path(args.from_backup).resolve() if getattr(args, "from_backup", None) else None
+    """--from-backup, else the repo's own backup/ (harness.repo.backup)."""
+    from harness.repo import repo_backup
+
+    explicit = Path(args.from_backup).resolve() if getattr(args, "from_backup", None) else None
+    return repo_backup(_repo(args), explicit)
 
 
 def _warn(line: str) -> None:

@@ -207,3 +207,14 @@ def test_load_is_fast(tmp_path: Path) -> None:
     assert (len(repo.roles), len(repo.cookbooks), len(repo.nodes)) == (100, 20, 1000)
     assert sum(map(len, repo.data_bags.values())) == 1000
     assert elapsed < 1.0, f"{elapsed:.2f} s for 2,120 files"
+
+
+def test_repo_backup_convention(tmp_path):
+    """backup/ beside roles/ is the repo's production backup; an explicit path wins."""
+    from harness.repo import repo_backup
+
+    assert repo_backup(tmp_path) is None
+    (tmp_path / "backup").mkdir()
+    assert repo_backup(tmp_path) == tmp_path / "backup"
+    assert repo_backup(tmp_path, "other") == tmp_path / "other"
+    assert repo_backup(tmp_path, tmp_path / "abs") == tmp_path / "abs"
