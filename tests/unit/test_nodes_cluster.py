@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 
 import pytest
 
 from harness.errors import BootstrapError, ConvergeError, IdempotenceError, UsageError
-from harness.nodes import cluster as cluster_mod
 from harness.nodes.cluster import Cluster
-from harness.nodes.fake import FakeBackend
 
 from tests.unit.nodes_world import SCRIPT, FakeServer, make_world, report
 

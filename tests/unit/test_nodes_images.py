@@ -12,7 +12,7 @@ from harness.nodes.fake import FakeBackend
 def define(tmp_path, yaml_text="name: web\n", setup=None):
     d = tmp_path / "images" / "web"
     d.mkdir(parents=True, exist_ok=True)
-    (d / "image.yaml").write_text(yaml_text + (f"setup: setup.sh\n" if setup is not None else ""))
+    (d / "image.yaml").write_text(yaml_text + ("setup: setup.sh\n" if setup is not None else ""))
     if setup is not None:
         (d / "setup.sh").write_text(setup)
     return d
