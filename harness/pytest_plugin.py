@@ -10,7 +10,6 @@ or `node` run once per node. Everything else lives in harness.nodes; this file o
 """
 from __future__ import annotations
 
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,18 +52,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CLUSTERS] = {}
     config.stash[FAILED] = set()
     config.pluginmanager.register(NodeFixtures(), "harness-node-fixtures")
-    if hasattr(signal, "SIGTERM") and _in_main_thread():
-        # SIGTERM becomes KeyboardInterrupt so fixture teardown removes the clusters.
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _in_main_thread() -> bool:
-    import threading
-    return threading.current_thread() is threading.main_thread()
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def repo_dir(config: pytest.Config) -> Path:
