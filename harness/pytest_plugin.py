@@ -10,6 +10,7 @@ or `node` run once per node. Everything else lives in harness.nodes; this file o
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.errors import HarnessError, UsageError
+from harness.repo import repo_backup
 
 CLUSTERS = pytest.StashKey[dict[str, Any]]()   # module nodeid -> Cluster
 FAILED = pytest.StashKey[set[str]]()           # module nodeids with a failed test
@@ -73,8 +75,6 @@ def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> Clus
         roles[role] = count
     if not roles:
         raise UsageError(f"{where}: pytest.mark.cluster names no role")
-    from harness.repo import repo_backup
-
     return ClusterSpec(roles, env, repo_backup(repo_dir(config), backup))
 
 
@@ -101,12 +101,10 @@ def _progress(config: pytest.Config):
     capture = config.pluginmanager.getplugin("capturemanager")
 
     def say(line: str) -> None:
-        if capture is not None:
-            with capture.global_and_fixture_disabled():
-                sys.stderr.write(f"[harness] {line}\n")
-        else:
+        """Long operations show what they do, even while pytest captures output."""
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             sys.stderr.write(f"[harness] {line}\n")
-        sys.stderr.flush()
+            sys.stderr.flush()
     return say
 
 
