@@ -35,7 +35,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from harness.repo import RepoSource, compile_policy, load_repo
+    from harness.repo import compile_policy, load_repo, repo_backup
+    from harness.rollout.inventory import policy_source
 
     repo = load_repo(_repo(args))
     if args.role not in repo.roles:
@@ -43,7 +44,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     env = args.env or "_default"
     if env not in repo.environments:
         raise UsageError(f"no environment {env!r} in {repo.root / 'environments'}")
-    policy = compile_policy(RepoSource(repo), name=f"{args.role}-1", environment=env,
+    # The repo's backup/ (decision 11) supplies the versions production pins.
+    policy = compile_policy(policy_source(repo, repo_backup(repo.root)), name=f"{args.role}-1",
+                            environment=env,
                             run_list=[f"role[{args.role}]"])
     print(json.dumps(policy, indent=2, sort_keys=True))
     return 0

@@ -17,8 +17,10 @@ CONFIG = "/etc/app/app.conf"
 
 def test_http_200_with_the_node_name(node, policy):
     answer = eventually(lambda: http_json(node.ip, PORT), timeout=30, what="app on 8080")
+    # Production pins app 1.0.0 (from backup/); the repo's 1.1.0 is test_flip.py's.
+    assert policy["cookbook_versions"]["app"] == "1.0.0"
     assert answer == {"node": node.name, "environment": policy["chef_environment"],
-                      "release": "1.1.0"}
+                      "release": "1.0.0"}
 
 
 def test_health_and_unknown_paths(node):

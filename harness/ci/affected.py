@@ -63,6 +63,9 @@ def classify(path: str, *, specs_dir: str, cookbook_dirs: dict[str, str],
         directory = "/".join(parts[:2])
         name = cookbook_dirs.get(directory, parts[1])
         return Change(path, "cookbook", name, f"cookbook {name}")
+    if parts[:2] == ("backup", "cookbooks") and len(parts) > 3:   # knife-backup: NAME-VERSION/
+        name = parts[2].rpartition("-")[0] or parts[2]
+        return Change(path, "cookbook", name, f"cookbook {name} (backup {parts[2]})")
     if parts[0] == "roles" and len(parts) == 2:
         name = role_files.get(path, p.stem)
         return Change(path, "role", name, f"role {name}")

@@ -219,3 +219,14 @@ def test_a_cookbook_reached_only_in_another_environment_still_counts(repo: Path)
     touch(repo, "cookbooks/unused/recipes/default.py")
     commit(repo)
     assert selected(repo, "feature") == {"zookeeper"}    # the spec runs in production
+
+
+def test_a_backup_cookbook_version_counts_as_that_cookbook():
+    """backup/cookbooks/NAME-VERSION/ (the repo's production backup) is cookbook NAME; the
+    backup's other parts stay 'may affect anything'."""
+    from harness.ci.affected import ALL, classify
+
+    kw = dict(specs_dir="role_specs", cookbook_dirs={}, role_files={}, env_files={})
+    change = classify("backup/cookbooks/pd-memcached-1.0.0/recipes/default.py", **kw)
+    assert (change.kind, change.name) == ("cookbook", "pd-memcached")
+    assert classify("backup/environments/_default.json", **kw).kind == ALL

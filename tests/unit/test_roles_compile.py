@@ -1,7 +1,8 @@
 """The example infrastructure's unit layer (what ChefSpec is to a Chef repo): no containers.
 
 1. Every role compiles in every environment (harness.repo: run-list expansion, depsolver
-   against the environment's pins, attribute precedence).
+   against the environment's pins, attribute precedence), with the cookbook versions of the
+   repo's production backup (`backup/`, docs/decisions.md item 11) available as on the server.
 2. Each role's why-run (harness.agent.runner.why_run, in-process against an in-process config
    server restored from this repo) lists the resources the role is about, with the content
    its templates would get. Search results are stubbed the way ChefSpec users do it: by
@@ -18,9 +19,11 @@ import pytest
 from harness.agent.errors import AgentError
 from harness.agent.runner import why_run
 from harness.client import Client
-from harness.repo import RepoSource, compile_policy, load_repo
+from harness.repo import RepoSource, compile_policy, load_repo, repo_backup
 from harness.repo.encrypted import decrypt_item, is_encrypted, load_secret
 from harness.restore import restore
+from harness.rollout.allowlist import in_allowlist
+from harness.rollout.inventory import backup_manifests, policy_source
 from harness.server.serve import ConfigServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,11 +32,18 @@ ROLES = sorted(p.stem for p in (REPO / "roles").glob("*.json"))
 ENVIRONMENTS = ["production", "staging", "testing", "_default"]
 PINNED = ["production", "staging"]
 ADDRESS = "10.9.0.1"
+BACKUP = repo_backup(REPO)
 
 
 @pytest.fixture(scope="module")
 def repo():
     return load_repo(REPO)
+
+
+@pytest.fixture(scope="module")
+def source(repo):
+    """The repo plus the backup's cookbook versions: what a cluster's server holds."""
+    return policy_source(repo, BACKUP)
 
 
 # -- 1. policies ----------------------------------------------------------------------------
@@ -44,22 +54,52 @@ def test_the_example_roles_exist():
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_compiles_in_every_environment(repo, role, environment):
-    policy = compile_policy(RepoSource(repo), name=f"{role}-1", environment=environment,
+def test_every_role_compiles_in_every_environment(repo, source, role, environment):
+    policy = compile_policy(source, name=f"{role}-1", environment=environment,
                             run_list=[f"role[{role}]"])
     assert policy["roles"][0] == "base" and role in policy["roles"]
     assert policy["recipes"][0] == "base::default"
     pins = repo.environments[environment]["cookbook_versions"]
     for cookbook, version in policy["cookbook_versions"].items():
-        assert version == repo.cookbooks[cookbook].version
         if pins:
             assert pins[cookbook] == f"= {version}"
+        else:  # unpinned: the newest version, which is the repo's
+            assert version == repo.cookbooks[cookbook].version
 
 
 @pytest.mark.parametrize("environment", PINNED)
-def test_pinned_environments_pin_every_cookbook_exactly(repo, environment):
+def test_pinned_environments_pin_every_cookbook_exactly(repo, source, environment):
     pins = repo.environments[environment]["cookbook_versions"]
-    assert pins == {name: f"= {book.version}" for name, book in repo.cookbooks.items()}
+    assert set(pins) == set(repo.cookbooks)
+    available = source.cookbook_manifests()
+    for cookbook, pin in pins.items():
+        assert pin.startswith("= ") and pin[2:] in available[cookbook], (cookbook, pin)
+
+
+def test_the_backup_holds_app_1_0_0_only():
+    """backup/ is the production server's knife-backup: the app version production runs."""
+    assert BACKUP == REPO / "backup"
+    assert {cb: sorted(versions) for cb, versions in backup_manifests(BACKUP).items()} == \
+        {"app": ["1.0.0"]}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_app_version_per_environment(source, environment):
+    """Production and staging run app 1.0.0 (from the backup); unpinned ones the repo's 1.1.0;
+    the release the service reports follows the cookbook version."""
+    policy = compile_policy(source, name="app-1", environment=environment,
+                            run_list=["role[app]"])
+    expected = "1.0.0" if environment in PINNED else "1.1.0"
+    assert policy["cookbook_versions"]["app"] == expected
+    assert policy["attributes"]["app"]["release"] == expected
+
+
+def test_without_the_backup_production_does_not_solve(repo):
+    from harness.errors import SolveError
+
+    with pytest.raises(SolveError, match="app = 1.0.0"):
+        compile_policy(RepoSource(repo), name="app-1", environment="production",
+                       run_list=["role[app]"])
 
 
 def test_testing_environment_has_no_pins(repo):
@@ -88,9 +128,9 @@ def test_wrappers_override_community_defaults(repo):
     assert zk["four_letter_words"] == ["stat", "ruok", "mntr", "srvr"]
 
 
-def test_environment_attributes_reach_the_motd_notice(repo):
+def test_environment_attributes_reach_the_motd_notice(source):
     for environment in ("production", "staging", "testing"):
-        attrs = compile_policy(RepoSource(repo), name="app-1", environment=environment,
+        attrs = compile_policy(source, name="app-1", environment=environment,
                                run_list=["role[app]"])["attributes"]
         assert attrs["base"]["motd"]["notice"]
 
@@ -108,7 +148,7 @@ def test_app_secrets_are_encrypted_with_the_example_secret(repo):
 def server() -> Iterator[tuple[ConfigServer, Client]]:
     with ConfigServer(host="127.0.0.1", port=0, agent_pyz=b"not used by why-run") as srv:
         client = Client(srv.url, srv.admin_token)
-        restore(client, REPO)
+        restore(client, REPO, from_backup=BACKUP)
         yield srv, client
 
 
@@ -241,17 +281,40 @@ def test_why_run_memcached_wrapper_settings(server):
         steps.props("template[/etc/memcached.conf]")["notifies"]
 
 
-def test_why_run_app_config_with_decrypted_password(server):
-    steps = plan(server, "app-1", "app")
+@pytest.mark.parametrize("environment, release", [("production", "1.0.0"),
+                                                  ("testing", "1.1.0")])
+def test_why_run_app_config_with_decrypted_password(server, environment, release):
+    """Both app versions: production's 1.0.0 (the backup) and the repo's 1.1.0."""
+    steps = plan(server, "app-1", "app", environment=environment)
     password = decrypt_item(json.loads((REPO / "data_bags/app/secrets.json").read_text()),
                             load_secret(SECRET))["db_password"]
     conf = steps.props("template[/etc/app/app.conf]")
     assert (conf["owner"], conf["group"], conf["mode"]) == ("app", "app", "0600")
+    # sensitive: converge logs no diff of it. In-process why-run still renders the content
+    # (as ChefSpec does for sensitive resources), so the unit layer can check it.
+    assert conf["sensitive"] is True
     assert f"password = {password}" in conf["content"].splitlines()
     assert "node = app-1" in conf["content"].splitlines()
+    assert f"release = {release}" in conf["content"].splitlines()
     assert steps.props("user[app]")["system"] is True
     assert ("cookbook_file[/usr/local/lib/app/app.py]", "create") in steps
     assert ("service[app]", "enable") in steps and ("service[app]", "start") in steps
+
+
+@pytest.mark.parametrize("environment", ["production", "testing"])
+def test_why_run_app_greeting_only_on_allowlisted_nodes(server, repo, environment):
+    """allowlist/new_greeting gates the greeting line (both app versions have the branch).
+    why-run's fqdn is the node name, as in the cluster's containers."""
+    item = repo.data_bags["allowlist"]["new_greeting"]
+    greeting = repo.cookbooks["app"].attributes["default"]["app"]["greeting"]
+    lines = {}
+    for name in ("app-1", "app-2"):
+        content = plan(server, name, "app", environment=environment)\
+            .content("template[/etc/app/app.conf]")
+        lines[name] = [line for line in content.splitlines() if line.startswith("greeting")]
+    assert lines == {name: [f"greeting = {greeting}"] if in_allowlist(item, name) else []
+                     for name in ("app-1", "app-2")}
+    assert sorted(name for name, found in lines.items() if found) == ["app-2"]
 
 
 def test_why_run_app_without_the_secret_fails_naming_the_item(server):

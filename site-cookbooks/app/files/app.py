@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """The company's small HTTP service (shipped by the `app` cookbook).
 
-GET /        -> 200, JSON naming the node that answered, its environment and the release
+GET /        -> 200, JSON naming the node that answered, its environment, the release and
+                the address the request arrived on (new in 1.1.0); plus "greeting" when the
+                configuration has one (nodes in the new_greeting allowlist)
 GET /health  -> 200 "ok" when the configuration (including the database credentials) loaded
 
 Standard library only. Reads an INI file (default /etc/app/app.conf) with sections [app]
-(node, environment, release, listen, port) and [database] (host, name, user, password).
-The password is never logged or served.
+(node, environment, release, listen, port, optional greeting) and [database] (host, name,
+user, password). The password is never logged or served.
 """
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ def make_handler(config: configparser.ConfigParser) -> type[BaseHTTPRequestHandl
         "environment": config.get("app", "environment", fallback=""),
         "release": config.get("app", "release", fallback=""),
     }
+    greeting = config.get("app", "greeting", fallback="")
+    if greeting:
+        identity["greeting"] = greeting
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "app/" + (identity["release"] or "0")
@@ -44,7 +49,9 @@ def make_handler(config: configparser.ConfigParser) -> type[BaseHTTPRequestHandl
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = self.path.split("?", 1)[0]
             if path == "/":
-                self._send(200, "application/json", json.dumps(identity) + "\n")
+                # Which of the node's addresses answered (behind a load balancer too).
+                answer = {**identity, "address": self.connection.getsockname()[0]}
+                self._send(200, "application/json", json.dumps(answer) + "\n")
             elif path == "/health":
                 self._send(200, "text/plain", "ok\n")
             else:
