@@ -23,6 +23,8 @@ Progress = Callable[[str], None]
 DOCKERD_LOG = Path("/var/log/harness-dockerd.log")
 DEFAULT_SOCKET = "/var/run/docker.sock"
 START_TIMEOUT = 60.0
+# dockerd and the iptables it calls live in sbin, which a CI job's PATH may lack.
+SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
 
 
 @contextmanager
@@ -68,7 +70,9 @@ def _start_dockerd(progress: Progress):
     """Start dockerd detached (own session, survives us) and wait until it answers."""
     progress(f"engine: starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as log:
-        proc = subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        proc = subprocess.Popen([shutil.which("dockerd", path=SBIN_PATH) or "dockerd"],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                env=dict(os.environ, PATH=SBIN_PATH),
                                 start_new_session=True, close_fds=True)
 
     @retry(stop=stop_after_delay(START_TIMEOUT), wait=wait_fixed(0.2),
@@ -109,7 +113,7 @@ def ensure_engine(progress: Progress = print):
             return _connect(None)
         except EngineError:
             pass
-        if not shutil.which("dockerd"):
+        if not shutil.which("dockerd", path=SBIN_PATH):
             _install_docker(progress)
             try:  # the package's postinst may have started it already
                 return _connect(None)

@@ -25,7 +25,7 @@ def test_installs_and_starts_dockerd_when_missing(monkeypatch):
 
     monkeypatch.setattr(engine, "_connect", connect)
     monkeypatch.setattr(engine.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    monkeypatch.setattr(engine.shutil, "which", lambda name, path=None: None)
     monkeypatch.setattr(engine, "_install_docker", lambda progress: steps.append("install"))
     monkeypatch.setattr(engine, "_start_dockerd", lambda progress: steps.append("start") or "B")
     assert engine.ensure_engine(print) == "B"
