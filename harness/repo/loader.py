@@ -123,16 +123,20 @@ def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict) 
     load.repo.sources[(kind, stem)] = file
 
 
-def _load_data_bags(load: _Load, directory: Path) -> None:
+def _subdirs(load: _Load, directory: Path) -> list[os.DirEntry]:
+    """Visible subdirectories, sorted; a missing directory has none, an unreadable one is a problem."""
     try:
-        bags = sorted((e for e in os.scandir(directory) if e.is_dir()
+        return sorted((e for e in os.scandir(directory) if e.is_dir()
                        and not e.name.startswith(".")), key=lambda e: e.name)
     except FileNotFoundError:
-        return
+        return []
     except OSError as err:
         load.problems.append(Problem(str(directory), f"cannot read: {err.strerror}"))
-        return
-    for bag_entry in bags:
+        return []
+
+
+def _load_data_bags(load: _Load, directory: Path) -> None:
+    for bag_entry in _subdirs(load, directory):
         bag, bag_dir = bag_entry.name, Path(bag_entry.path)
         problem = name_issue(bag, "data bag name")
         if problem:
@@ -155,15 +159,7 @@ def _load_cookbooks(load: _Load) -> None:
     repo = load.repo
     for dirname in COOKBOOK_DIRS:
         base = repo.root / dirname
-        try:
-            entries = sorted((e for e in os.scandir(base) if e.is_dir()
-                              and not e.name.startswith(".")), key=lambda e: e.name)
-        except FileNotFoundError:
-            continue
-        except OSError as err:
-            load.problems.append(Problem(str(base), f"cannot read: {err.strerror}"))
-            continue
-        for entry in entries:
+        for entry in _subdirs(load, base):
             directory = Path(entry.path)
             problem = name_issue(entry.name, "cookbook directory name", COOKBOOK_RE)
             if problem:
