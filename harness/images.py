@@ -18,7 +18,7 @@ from typing import Callable
 
 import yaml
 
-from harness.engine import ensure_engine, file_lock
+from harness.engine import SBIN_PATH, ensure_engine, file_lock
 from harness.errors import EngineError, ImageBuildError, UsageError
 
 Progress = Callable[[str], None]
@@ -68,7 +68,7 @@ def image_tag(image_dir: Path) -> str:
 
 def _run_logged(cmd: list[str], log: deque, what: str, tag: str) -> None:
     """Run a build step; keep its output's tail for the error."""
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C", PATH=SBIN_PATH)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             errors="replace", env=env)
     assert proc.stdout is not None
@@ -80,7 +80,7 @@ def _run_logged(cmd: list[str], log: deque, what: str, tag: str) -> None:
 
 
 def _ensure_debootstrap(progress: Progress, log: deque, tag: str) -> None:
-    if shutil.which("debootstrap"):
+    if shutil.which("debootstrap", path=SBIN_PATH):
         return
     progress("images: debootstrap is missing; installing it with apt-get")
     _run_logged(["apt-get", "update"], log, "apt-get update", tag)
