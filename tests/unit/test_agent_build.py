@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.agent import AGENT_VERSION
-from harness.agent.build import _zip, agent_zipapp_bytes, build_zipapp, sources, with_bytecode
+from harness.agent.build import _zip, agent_zipapp_bytes, build_zipapp, sources
 
 
 def bare_python() -> list[str]:
@@ -28,7 +28,7 @@ def bare_python() -> list[str]:
 def test_bytes_are_deterministic_and_cached():
     first = agent_zipapp_bytes()
     assert first is agent_zipapp_bytes()
-    assert _zip(with_bytecode(sources())) == first, "a fresh build gives the same bytes"
+    assert _zip(sources()) == first, "a fresh build gives the same bytes"
     again = subprocess.run([sys.executable, "-c", "import hashlib, sys; from harness.agent.build "
                             "import agent_zipapp_bytes as b; print(hashlib.sha256(b()).hexdigest())"],
                            capture_output=True, text=True, check=True).stdout.strip()
@@ -41,8 +41,7 @@ def test_contents_are_the_agent_and_pure_python_deps():
     assert "__main__.py" in names and "harness/__init__.py" in names
     assert "harness/agent/cli.py" in names and "harness/agent/build.py" not in names
     assert "jinja2/environment.py" in names and "markupsafe/_native.py" in names
-    assert not [n for n in names if not n.endswith((".py", ".pyc"))], "no .so, no caches"
-    assert {n[:-1] for n in names if n.endswith(".pyc")} == {n for n in names if n.endswith(".py")}
+    assert not [n for n in names if not n.endswith(".py")], "no .so, no caches"
     assert not [n for n in names if n.startswith("harness/") and not
                 n.startswith(("harness/agent/", "harness/__init__.py"))]
     info = zipfile.ZipFile(io.BytesIO(agent_zipapp_bytes())).getinfo("harness/agent/cli.py")
