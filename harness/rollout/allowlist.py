@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from harness.errors import NotFound, UsageError
+from harness.repo.validate import name_issue
 from harness.rollout.docfile import find_file, load_doc, write_atomic
 from harness.rollout.splice import append_item, entry, insert_entry, remove_item
 
 DEFAULT_BAG = "allowlist"
-NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 def _as_list(value: Any) -> list:
@@ -43,7 +43,7 @@ def in_allowlist(item: dict, fqdn: str, roles: Iterable[str] = (), *,
 
 def check_name(kind: str, name: str) -> None:
     """Bag and item names follow the server's name rule (no separators, no `..`)."""
-    if not NAME_RE.fullmatch(name) or name in (".", ".."):
+    if name_issue(name, kind) is not None:
         raise UsageError(f"bad {kind} name {name!r} (letters, digits, _ . : - only)")
 
 

@@ -11,15 +11,15 @@ from pathlib import PurePosixPath
 from typing import Any, Callable
 
 from harness.errors import HarnessError, UsageError
+from harness.repo.validate import name_issue
 
 BUILTIN = ("node", "role", "environment", "client")  # search indexes that are not data bags
-NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_name(name: object, what: str) -> str:
-    """Names match `^[A-Za-z0-9_.:-]+$` and are not `.` or `..` (no path tricks)."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+    """The repo's name rule (harness.repo.validate.name_issue): no path tricks, one line."""
+    if name_issue(name, what) is not None:
         raise UsageError(f"bad {what} name {name!r}: use letters, digits, _ . : - "
                          "(no path separators, not '.' or '..')")
     return name

@@ -265,3 +265,14 @@ def test_a_bug_in_a_handler_is_a_json_500_and_the_server_keeps_serving(server, h
 def test_anonymous_creates_are_refused_before_the_body_is_read(server, http):
     status, doc = call(http, server, "POST", "/nodes", who=ANON, raw=b"{not even json")
     assert status == 401
+
+
+def test_store_refuses_a_name_with_a_trailing_newline():
+    """`^...$` would let "web\\n" through; the server shares the repo's name rule."""
+    from harness.errors import UsageError
+    from harness.server.documents import check_name
+
+    assert check_name("web-1", "node") == "web-1"
+    for bad in ("web\n", "a/b", "..", "", 3):
+        with pytest.raises(UsageError, match="bad node name"):
+            check_name(bad, "node")
