@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"harness: {problem}", file=sys.stderr)
         return err.exit_code
     except HarnessError as err:
-        print(f"harness: {err}", file=sys.stderr)
+        print(f"harness: {err.with_log()}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)

@@ -43,6 +43,10 @@ class HarnessError(Exception):
             prefix = f"node {self.node}: "
         return prefix + self.message
 
+    def with_log(self) -> str:
+        """The one line, then the log to look at when there is one (CLI, keeper, pytest)."""
+        return f"{self}\n--- log tail ---\n{self.log_tail}" if self.log_tail else str(self)
+
 
 class UsageError(HarnessError):
     """Bad input from the user (argument, name, value): exit 2."""

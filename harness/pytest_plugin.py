@@ -133,7 +133,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
             the_cluster.up()
         except HarnessError as err:
             config.stash[FAILED].add(modid)
-            pytest.fail(_describe(err), pytrace=False)
+            pytest.fail(f"{type(err).__name__}: {err.with_log()}", pytrace=False)
         yield the_cluster
     finally:
         keep = config.getoption("--keep-failed") and modid in config.stash[FAILED]
@@ -146,14 +146,6 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
         else:
             the_cluster.down()
         config.stash[CLUSTERS].pop(modid, None)
-
-
-def _describe(err: HarnessError) -> str:
-    """One line naming what failed, then the log to look at."""
-    text = f"{type(err).__name__}: {err}"
-    if err.log_tail:
-        text += "\n--- log tail ---\n" + err.log_tail
-    return text
 
 
 class NodeFixtures:
@@ -192,7 +184,7 @@ class NodeFixtures:
 @pytest.fixture(scope="module")
 def hosts(cluster: Any) -> dict[str, Any]:
     """{node name: testinfra Host} for every node of the cluster."""
-    return {name: cluster.testinfra_host(name) for name in sorted(cluster.nodes)}
+    return dict(sorted(cluster.hosts().items()))
 
 
 @pytest.fixture(scope="module")

@@ -122,9 +122,7 @@ def keeper_main(spec: dict) -> int:
     try:
         cluster.up()
     except HarnessError as err:
-        print(f"harness: {err}", flush=True)
-        if err.log_tail:
-            print("--- log tail ---\n" + err.log_tail, flush=True)
+        print(f"harness: {err.with_log()}", flush=True)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
