@@ -12,9 +12,7 @@ from typing import Sequence
 
 from . import AGENT_VERSION
 from .api import Api
-from .cookbooks import FileCache
 from .errors import AgentError, ConfigError, NotFound, ServerError
-from .runner import Run
 
 DEFAULT_CONFIG = "/etc/harness/agent.json"
 ITEM_SPLIT = re.compile(r"[,\s]+")
@@ -95,6 +93,9 @@ def converge(config: dict, *, why_run: bool, as_json: bool) -> int:
         except OSError as exc:
             raise ConfigError(f"cannot read secret file {config['secret_file']}: "
                               f"{exc.strerror}") from None
+    from .cookbooks import FileCache  # here, not at the top: `register` needs no jinja2
+    from .runner import Run
+
     cache_dir = Path(config["cache_dir"])
     cache_dir.mkdir(parents=True, exist_ok=True)
     with open(cache_dir / "run.lock", "w") as lock:

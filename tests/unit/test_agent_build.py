@@ -50,7 +50,7 @@ def test_contents_are_the_agent_and_pure_python_deps():
 
 def test_agent_imports_nothing_else_from_harness():
     agent_dir = Path(__file__).resolve().parents[2] / "harness" / "agent"
-    imports = re.compile(r"^\s*(from|import)\s+harness", re.M)
+    imports = re.compile(r"^\s*(from|import)\s+harness(?!\.agent\b)", re.M)
     for path in agent_dir.glob("*.py"):
         assert not imports.search(path.read_text()), path
 
@@ -77,3 +77,46 @@ def test_runs_with_a_bare_python(tmp_path):
                            str(tmp_path / "missing.json")], capture_output=True, text=True,
                           env=env, timeout=60)
     assert done.returncode == 2 and "config file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_runs_from_a_bytecode_cached_copy_next_to_the_archive(tmp_path):
+    pyz = build_zipapp(tmp_path / "agent.pyz")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run_version() -> None:
+        done = subprocess.run([*bare_python(), str(pyz), "version"], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert (done.returncode, done.stdout.strip()) == (0, AGENT_VERSION), done.stderr
+
+    def copies() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".agent"))
+
+    run_version()
+    run_version()
+    copy = tmp_path / f".agent.pyz-{hashlib.sha256(pyz.read_bytes()).hexdigest()[:16]}"
+    assert copies() == [copy.name]
+    assert list((copy / "harness" / "agent" / "__pycache__").glob("cli.*.pyc")), \
+        "the agent ran from the copy, so Python cached its bytecode there"
+    changed = _zip({**sources(), "harness/agent/extra.py": b"# new\n"})
+    pyz.write_bytes(changed)
+    run_version()
+    assert copies() == [f".agent.pyz-{hashlib.sha256(changed).hexdigest()[:16]}"], \
+        "a new archive gets its own copy and the old copy goes"
+
+
+def test_cached_copy_falls_back_to_the_archive_when_it_cannot_write(tmp_path, monkeypatch):
+    from harness.agent import zipmain
+
+    pyz = build_zipapp(tmp_path / "agent.pyz")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(zipmain.tempfile, "mkdtemp", refuse)
+    assert zipmain.cached_copy(str(pyz)) is None
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([*bare_python()[:1], "-S", str(pyz), "version"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, AGENT_VERSION), done.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".agent")], \
+        "no copy without bytecode caching"
