@@ -83,6 +83,15 @@ def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> Cl
     return cluster_spec(marker, config, str(item.path)) if marker else None
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for the containers of the last clusters: nothing may outlive the run."""
+    from harness.nodes.reaper import finish_removals
+
+    waited = finish_removals()
+    if waited >= 0.5:
+        _progress(session.config)(f"removed the last clusters' containers ({waited:.1f} s)")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test asking for `host` or `node` runs once per node of its module's cluster."""
     if "harness_node_name" not in metafunc.fixturenames:
@@ -144,7 +153,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
             for node in the_cluster.nodes.values():
                 say(f"  docker exec -it {node.container} bash    # node {node.name}")
         else:
-            the_cluster.down()
+            the_cluster.down(wait=False)  # disk layers go in the background: finish_removals
         config.stash[CLUSTERS].pop(modid, None)
 
 

@@ -59,9 +59,11 @@ class Backend(Protocol):
     def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]: ...
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None: ...
+    def put_files(self, container: str, files: list[tuple[str, bytes, int]]) -> None: ...
     def logs(self, container: str, tail: int = 100) -> str: ...
     def remove(self, container: str) -> None: ...
     def remove_network(self, name: str) -> None: ...
+    def stop_by_labels(self, labels: dict[str, str]) -> tuple[int, int]: ...
     def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]: ...
     def labelled(self) -> list[dict[str, str]]: ...
 
@@ -179,21 +181,28 @@ class DockerBackend:
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         """Copy bytes to path (parent directories are created) with mode, owned by root."""
-        directory, _, name = path.rpartition("/")
-        buf = io.BytesIO()
+        self.put_files(container, [(path, data, mode)])
+
+    def put_files(self, container: str, files: list[tuple[str, bytes, int]]) -> None:
+        """Copy (path, bytes, mode) files in one archive: one API call, not one per file."""
+        buf, now, dirs = io.BytesIO(), int(time.time()), set()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            parts = [p for p in directory.split("/") if p]
-            for i in range(1, len(parts) + 1):
-                info = tarfile.TarInfo("/".join(parts[:i]))
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
-                tar.addfile(info)
-            info = tarfile.TarInfo("/".join(parts + [name]))
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
+            for path, data, mode in files:
+                parts = [p for p in path.split("/") if p]
+                for i in range(1, len(parts)):
+                    if (directory := "/".join(parts[:i])) not in dirs:
+                        dirs.add(directory)
+                        info = tarfile.TarInfo(directory)
+                        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+                        tar.addfile(info)
+                info = tarfile.TarInfo("/".join(parts))
+                info.size, info.mode, info.mtime = len(data), mode, now
+                tar.addfile(info, io.BytesIO(data))
         try:
             self.api.put_archive(container, "/", buf.getvalue())
         except DockerException as err:
-            raise NodeError(f"cannot copy {path} into {container}: {err}") from None
+            names = ", ".join(path for path, _, _ in files)
+            raise NodeError(f"cannot copy {names} into {container}: {err}") from None
 
     def logs(self, container: str, tail: int = 100) -> str:
         try:
@@ -211,6 +220,34 @@ class DockerBackend:
                 raise EngineError(f"cannot remove container {container}: {err}") from None
 
     # labels ----------------------------------------------------------------------------
+    def stop_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+        """Kill the running containers and remove the networks carrying all these labels.
+
+        The fast half of a teardown (~0.2 s): nothing runs any more and the network is gone.
+        The stopped containers' disk layers stay until remove_by_labels, which is slow here
+        (a JDK node takes ~1.5 s: every deleted file is a discard on this host's disk).
+        """
+        selector = {"label": _selector(labels)}
+        try:
+            running = self.api.containers(filters=selector)
+            with ThreadPoolExecutor(max_workers=max(1, min(8, len(running)))) as pool:
+                list(pool.map(self._kill, [c["Id"] for c in running]))
+            networks = self.api.networks(filters=selector)
+            for n in networks:
+                self.remove_network(n["Id"])
+        except DockerException as err:
+            raise EngineError(f"cannot stop resources labelled {labels}: {err}") from None
+        return len(running), len(networks)
+
+    def _kill(self, container: str) -> None:
+        try:
+            self.api.kill(container)
+        except NotFound:
+            pass
+        except APIError as err:
+            if err.status_code != 409:  # 409: not running any more
+                raise EngineError(f"cannot stop container {container}: {err}") from None
+
     def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
         """Remove every container, then every network, carrying all these labels."""
         selector = {"label": _selector(labels)}

@@ -73,10 +73,11 @@ def read_bootstrap_inputs(repo_dir: Path) -> tuple[bytes, bytes | None]:
 def install_bootstrap(backend, node: Node, script: bytes, validator_token: str,
                       secret: bytes | None) -> None:
     """Copy the repo's bootstrap script, the validator token (and secret) into the node."""
-    backend.put_file(node.container, BOOTSTRAP_PATH, script, 0o755)
-    backend.put_file(node.container, VALIDATOR_TOKEN_PATH, validator_token.encode() + b"\n", 0o600)
+    files = [(BOOTSTRAP_PATH, script, 0o755),
+             (VALIDATOR_TOKEN_PATH, validator_token.encode() + b"\n", 0o600)]
     if secret is not None:
-        backend.put_file(node.container, SECRET_PATH, secret, 0o600)
+        files.append((SECRET_PATH, secret, 0o600))
+    backend.put_files(node.container, files)
 
 
 def bootstrap_command(server_url: str, node: Node, environment: str, *,

@@ -27,6 +27,7 @@ class FakeContainer:
     labels: dict[str, str]
     ip: str
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+    running: bool = True
 
 
 class FakeBackend:
@@ -79,6 +80,8 @@ class FakeBackend:
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]:
         if container not in self.containers:
             raise NodeError(f"exec {cmd[0]} in {container} failed: no such container")
+        if not self.containers[container].running:
+            raise NodeError(f"exec {cmd[0]} in {container} failed: container is not running")
         with self.lock:
             self.execs.append((container, list(cmd)))
         line = " ".join(cmd)
@@ -94,9 +97,13 @@ class FakeBackend:
         return rc, out
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
+        self.put_files(container, [(path, data, mode)])
+
+    def put_files(self, container: str, files: list[tuple[str, bytes, int]]) -> None:
         if container not in self.containers:
-            raise NodeError(f"cannot copy {path} into {container}: no such container")
-        self.containers[container].files[path] = (data, mode)
+            raise NodeError(f"cannot copy {files[0][0]} into {container}: no such container")
+        for path, data, mode in files:
+            self.containers[container].files[path] = (data, mode)
 
     def logs(self, container: str, tail: int = 100) -> str:
         return f"(fake logs of {container})"
@@ -110,14 +117,22 @@ class FakeBackend:
         with self.lock:
             self.networks.pop(name, None)
 
-    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
-        def match(have: dict[str, str]) -> bool:
-            return all(have.get(k) == v for k, v in labels.items())
+    def stop_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+        with self.lock:
+            stopped = [c for c in self.containers.values()
+                       if c.running and _match(labels, c.labels)]
+            for c in stopped:
+                c.running = False
+            networks = [n for n, lab in self.networks.items() if _match(labels, lab)]
+            for name in networks:
+                self.networks.pop(name)
+        return len(stopped), len(networks)
 
-        containers = [n for n, c in list(self.containers.items()) if match(c.labels)]
+    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+        containers = [n for n, c in list(self.containers.items()) if _match(labels, c.labels)]
         for name in containers:
             self.remove(name)
-        networks = [n for n, lab in list(self.networks.items()) if match(lab)]
+        networks = [n for n, lab in list(self.networks.items()) if _match(labels, lab)]
         for name in networks:
             self.remove_network(name)
         return len(containers), len(networks)
@@ -128,3 +143,7 @@ class FakeBackend:
         found += [dict(lab, kind="network", id=n) for n, lab in self.networks.items()
                   if "harness.session" in lab]
         return found
+
+
+def _match(wanted: dict[str, str], have: dict[str, str]) -> bool:
+    return all(have.get(k) == v for k, v in wanted.items())

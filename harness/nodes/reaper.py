@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -76,6 +78,24 @@ def stop_reaper(proc: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# Background removals of stopped clusters (Cluster.down(wait=False)): a stopped container's
+# disk layer takes seconds to delete here, and the next module need not wait for it.
+_REMOVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness-remove")
+_REMOVALS: list[Future] = []
+
+
+def remove_later(removal: Callable[[], None]) -> None:
+    _REMOVALS.append(_REMOVER.submit(removal))
+
+
+def finish_removals() -> float:
+    """Wait until every background removal is done (before exiting); the seconds waited."""
+    started = time.monotonic()
+    while _REMOVALS:
+        _REMOVALS.pop(0).result()
+    return time.monotonic() - started
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 import pytest
 
@@ -112,6 +113,32 @@ def test_converge_failure_report_names_resource(world):
         c.converge("web-1")
     assert "log line" in info.value.log_tail and "log line" in c.diagnostics("web-1")
     c.down()
+
+
+def test_down_in_the_background_stops_now_and_removes_before_exit(world, monkeypatch):
+    from harness.nodes import cluster as cluster_mod
+    from harness.nodes import reaper
+
+    gate, stopped_reapers = threading.Event(), []
+    monkeypatch.setattr(cluster_mod, "stop_reaper", stopped_reapers.append)
+    real_remove = world.backend.remove_by_labels
+
+    def slow_remove(labels):  # a JDK node's disk layer takes seconds to delete
+        gate.wait(5)
+        return real_remove(labels)
+
+    monkeypatch.setattr(world.backend, "remove_by_labels", slow_remove)
+    c = make(world)
+    c.up()
+    c.down(wait=False)
+    boxes = world.backend.containers
+    assert len(boxes) == 3 and not any(b.running for b in boxes.values()), "killed at once"
+    assert world.backend.networks == {} and world.server.stopped
+    assert stopped_reapers == [], "the reaper stays until the containers are gone"
+    gate.set()
+    reaper.finish_removals()
+    assert world.backend.containers == {} and stopped_reapers == [None]
+    assert reaper.finish_removals() < 0.1, "nothing left to wait for"
 
 
 def test_keyboard_interrupt_during_up_cleans_up(world):

@@ -27,9 +27,9 @@ def world(monkeypatch, tmp_path_factory):
         init(self, name, **kw)
 
     def record(label, real):
-        def wrapper(self):
+        def wrapper(self, *args, **kwargs):
             w.calls.append((label, self.name))
-            return real(self)
+            return real(self, *args, **kwargs)
         return wrapper
 
     monkeypatch.setattr(Cluster, "__init__", fake_init)
