@@ -135,6 +135,8 @@ class Index:
         self.docs[id_] = doc
         postings = self.postings
         for field, values in fields.items():
+            if not values:  # an empty column would outlive its last value's removal
+                continue
             column = postings.get(field)
             if column is None:
                 postings[field] = {value: {id_} for value in values}
@@ -157,6 +159,8 @@ class Index:
 
     def _unindex(self, id_: str) -> None:
         for field, values in self._terms.pop(id_, {}).items():
+            if not values:  # never indexed (see put)
+                continue
             column = self.postings[field]
             for value in values:
                 ids = column[value]

@@ -94,6 +94,16 @@ def test_updates_move_postings_and_removal_cleans_up():
     assert index.remove("web1") is None
 
 
+def test_a_field_without_values_survives_its_peers_removal():
+    """A node saved before it has roles (role = []) outlives the last node with a role."""
+    index = Index()
+    index.put("new", {"role": []}, {"role": set(), "name": {"new"}})
+    index.put("zk", {"role": ["zk"]}, {"role": {"zk"}, "name": {"zk"}})
+    index.remove("zk")
+    assert index.remove("new") == {"role": []}
+    assert not index.postings and index.search("role:*") == []
+
+
 _text = st.text(alphabet="abcxyz019_-", min_size=1, max_size=6)
 _docs = st.dictionaries(_text, st.dictionaries(st.sampled_from(["role", "env", "port"]), _text),
                         max_size=20)
