@@ -18,7 +18,7 @@ from role_specs.support import tcp_command
 pytestmark = pytest.mark.cluster(zookeeper=3, env="production")
 
 CLIENT_PORT = 2181
-ELECTION = 90  # seconds: members restart with the full ensemble on the last converge passes
+ELECTION = 90  # seconds: members restart with the full ensemble at the end of a converge
 
 
 def mode(ip: str) -> str:

@@ -1,5 +1,8 @@
 """The converge phase: run each resource's actions in order, then delayed notifications.
 
+A resource's lazy property values are computed just before its first action (harness/agent/
+lazy.py); a failure there fails that resource like a failing action does.
+
 Notifications fire only when the notifying resource changed: `immediately` right after it,
 `delayed` once at the end of the run (each (action, resource) pair at most once).
 """
@@ -70,13 +73,15 @@ class Converger:
                  "skipped": False}
         self.entries.append(entry)
         suffix = f" ({via})" if via else ""
-        if self.ctx.why_run:
-            self.ctx.out(f"  * {res.key} {action} (would run){suffix}")
-            return
-        if action == "nothing":
-            entry["skipped"] = True
-            return
         try:
+            if self.ctx.why_run:  # resolves lazy values too: why-run shows what would be
+                res.resolve_lazy()
+                self.ctx.out(f"  * {res.key} {action} (would run){suffix}")
+                return
+            if action == "nothing":
+                entry["skipped"] = True
+                return
+            res.resolve_lazy()  # before the guards: they may read properties (execute)
             reason = res.skip_reason()
             if reason:
                 entry["skipped"] = True

@@ -18,6 +18,9 @@ class _Managed(Resource):
     def validate(self) -> None:
         if not os.path.isabs(self.name):
             raise self.fail("path must be absolute")
+        self.mode = None
+        if self.pending("mode"):
+            return
         try:
             self.mode = fileutil.parse_mode(self.props.get("mode"))
         except ValueError as exc:
@@ -118,6 +121,12 @@ class Template(_Managed):
     properties = {"source": None, "cookbook": None, "variables": {}, "owner": None,
                   "group": None, "mode": None, "sensitive": False}
 
+    def validate(self) -> None:
+        super().validate()
+        variables = self.props["variables"]
+        if not self.pending("variables") and not isinstance(variables, (dict, type(None))):
+            raise self.fail(f"variables must be a dict, got {type(variables).__name__}")
+
     def render(self) -> str:
         name = self.props["cookbook"] or self.cookbook
         book = self.ctx.cookbooks.get(name)
@@ -187,9 +196,10 @@ class Link(_Managed):
 
     def validate(self) -> None:
         super().validate()
-        if not self.props["to"] and "create" in self.action_list:
+        if not self.pending("to") and not self.props["to"] and "create" in self.action_list:
             raise self.fail("link needs to=")
-        if self.props["link_type"] not in ("symbolic", "hard"):
+        link_type = self.props["link_type"]
+        if not self.pending("link_type") and link_type not in ("symbolic", "hard"):
             raise self.fail("link_type is 'symbolic' or 'hard'")
 
     def action_create(self) -> bool:

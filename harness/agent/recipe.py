@@ -13,6 +13,7 @@ from .accounts import Group, User
 from .errors import AgentError, RecipeError, ResourceFailure
 from .execute import Execute, Log
 from .files import CookbookFile, Directory, File, Link, Template
+from .lazy import Lazy
 from .packages import Package, Service
 from .resource import Context, Resource
 
@@ -96,15 +97,25 @@ class Compiler:
         env: dict[str, Any] = {"__name__": f"recipe:{cookbook}::{short}",
                                "__builtins__": __builtins__,
                                "cookbook_name": cookbook, "recipe_name": short,
-                               "node": self.ctx.node, "include_recipe": self.include_recipe}
+                               "node": self.ctx.node, "include_recipe": self.include_recipe,
+                               "lazy": self.lazy}
         env.update(self.api)
         for kind, cls in RESOURCE_TYPES.items():
             env[kind] = self._factory(cls, cookbook)
         return env
 
+    def lazy(self, fn: Callable[[], Any]) -> Lazy:
+        """A property value computed when its resource converges (memoized, callable)."""
+        return Lazy(fn, self.location())
+
     def _factory(self, cls: type[Resource], cookbook: str) -> Callable[..., Resource]:
         def declare(name: str, **kwargs: Any) -> Resource:
             where = self.location()
+            if isinstance(name, Lazy):
+                recipe = self.stack[-1][0] if self.stack else "?"
+                raise RecipeError(f"recipe {recipe} ({where}): {cls.kind}() name cannot be "
+                                  "lazy: names identify resources for notifications and "
+                                  "reports before the converge starts", f"recipe[{recipe}]")
             try:
                 res = cls(self.ctx, name, cookbook=cookbook, defined_at=where, **kwargs)
             except ResourceFailure as exc:

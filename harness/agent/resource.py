@@ -12,6 +12,7 @@ from typing import Any, Callable, ClassVar
 
 from . import shell
 from .errors import ResourceFailure
+from .lazy import Lazy, LazyError, contains_lazy, resolve
 
 TIMINGS = {"delayed": "delayed", "immediately": "immediately", "immediate": "immediately"}
 TARGET_RE = re.compile(r"^(\w+)\[(.+)\]$")
@@ -80,7 +81,12 @@ class Resource:
             raise ResourceFailure(f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
                                   f"{', '.join(unknown)}; {self.kind} takes "
                                   f"{', '.join(sorted(self.properties))}", self.key)
+        for option in COMMON:
+            if contains_lazy(kwargs.get(option)):
+                raise ResourceFailure(f"{option} cannot be lazy (only property values can: "
+                                      f"{', '.join(sorted(self.properties))})", self.key)
         self.props = {k: kwargs.get(k, default) for k, default in self.properties.items()}
+        self.lazy_props = [k for k, v in self.props.items() if contains_lazy(v)]
         action = kwargs.get("action") or self.default_action
         self.action_list = [action] if isinstance(action, str) else list(action)
         for act in self.action_list:
@@ -102,7 +108,30 @@ class Resource:
         return self.key
 
     def validate(self) -> None:
-        """Check property values at declaration time (subclasses)."""
+        """Check property values at declaration time (subclasses); a check skips a property
+        that is still lazy (`pending`) and runs again on the resolved values."""
+
+    def pending(self, name: str) -> bool:
+        """True while property `name` holds a lazy value that has not been resolved."""
+        return name in self.lazy_props
+
+    def resolve_lazy(self) -> None:
+        """Replace lazy property values by their values, then validate them like declared
+        ones. Called before the resource's first action (guards may read properties)."""
+        if not self.lazy_props:
+            return
+        names = list(self.lazy_props)
+        for name in names:
+            try:
+                self.props[name] = resolve(self.props[name])
+            except LazyError as exc:
+                raise self.fail(f"property {name}: {exc}") from None
+        self.lazy_props = []
+        try:
+            self.validate()
+        except ResourceFailure as exc:
+            self.lazy_props = names  # stays failed: a later action must not run unchecked
+            raise self.fail(f"bad value from lazy {', '.join(names)}: {exc}") from None
 
     def describe(self) -> dict:
         """Properties as why-run shows them (JSON-friendly)."""
@@ -160,6 +189,8 @@ class Resource:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Lazy):
+        return repr(value)
     if callable(value):
         return f"<python {getattr(value, '__name__', 'callable')}>"
     if isinstance(value, (list, tuple)):

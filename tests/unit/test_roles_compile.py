@@ -19,6 +19,7 @@ import pytest
 from harness.agent.errors import AgentError
 from harness.agent.runner import why_run
 from harness.client import Client
+from harness.errors import ServerError
 from harness.repo import RepoSource, compile_policy, load_repo, repo_backup
 from harness.repo.encrypted import decrypt_item, is_encrypted, load_secret
 from harness.restore import restore
@@ -269,6 +270,37 @@ def test_why_run_zookeeper_members_come_from_search(server):
     assert [line for line in zoo_cfg if line.startswith("server.")] == [
         "server.1=10.9.1.1:2888:3888", "server.2=10.9.1.2:2888:3888",
         "server.3=10.9.1.3:2888:3888"]  # the production node is not a member
+    assert steps.props("file[/etc/zookeeper/conf_managed/myid]")["content"] == "2\n"
+
+
+def test_why_run_zookeeper_searches_once_when_zoo_cfg_converges(server):
+    """The member search is lazy (docs/decisions.md item 13): a peer that saves itself after
+    the recipes compiled (here: when why-run prints "Converging") is a member already, and a
+    peer appearing after zoo.cfg converged changes neither zoo.cfg nor myid (one answer)."""
+    srv, client = server
+    zoo_cfg = "template[/etc/zookeeper/conf_managed/zoo.cfg]"
+    joins = {"Converging": ("zookeeper-1", "10.9.3.1"), zoo_cfg: ("zookeeper-0", "10.9.3.9")}
+
+    def out(line: str) -> None:
+        for marker, (name, address) in joins.items():
+            if marker in line:
+                register(client, name, "staging", "zookeeper", peer(address, "zookeeper"))
+
+    register(client, "zookeeper-2", "staging", "zookeeper")
+    try:
+        steps = Plan(why_run(srv.url, srv.admin_token, "zookeeper-2",
+                             {"ipaddress": "10.9.3.2"}, secret=load_secret(SECRET), out=out))
+        assert client.get("/nodes/zookeeper-0")["name"] == "zookeeper-0", "both joined"
+    finally:
+        for name in ("zookeeper-0", "zookeeper-1", "zookeeper-2"):
+            try:
+                client.delete(f"/nodes/{name}")
+            except ServerError as exc:  # 404: a peer never joined because the run failed
+                if exc.status != 404:
+                    raise
+    servers = [line for line in steps.content(zoo_cfg).splitlines()
+               if line.startswith("server.")]
+    assert servers == ["server.1=10.9.3.1:2888:3888", "server.2=10.9.3.2:2888:3888"]
     assert steps.props("file[/etc/zookeeper/conf_managed/myid]")["content"] == "2\n"
 
 

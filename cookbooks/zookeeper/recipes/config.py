@@ -2,19 +2,29 @@
 # Debian's zookeeper-conf alternative (/etc/zookeeper/conf -> conf_dir).
 #
 # Members are the nodes with the cluster role in this node's environment, found by search.
-# A node is only found after its first agent run saved its attributes, so the first pass
-# may see fewer members (or none): this node always counts itself, and the harness converges
-# again until every node's search answer settles. myid is the 1-based position of the node
-# name in the sorted member names, so every member computes the same numbering.
+# A node is only found once its agent saved its attributes (at the start of each run), so
+# the search is lazy: it runs when zoo.cfg converges, after package[zookeeperd] installed
+# (tens of seconds into the run), not while recipes compile. Nodes of a cluster bootstrap
+# together, so by then every peer has saved itself and the first converge already sees the
+# whole ensemble. A peer that starts later is missed by this run: this node always counts
+# itself (a lone member runs standalone), and the harness converges again until every
+# node's search answer settles. The lazy value is computed once per run and feeds both
+# zoo.cfg and myid, so they always agree. myid is the 1-based position of the node name in
+# the sorted member names, so every member computes the same numbering.
 zk = node["zookeeper"]
 conf_dir = zk["conf_dir"]
 query = f"role:{zk['cluster_role']} AND chef_environment:{node.chef_environment}"
 
-addresses = {peer["name"]: peer["ipaddress"] for peer in search("node", query)}
-addresses[node.name] = node["ipaddress"]
-members = [{"id": i + 1, "name": name, "ip": addresses[name]}
-           for i, name in enumerate(sorted(addresses))]
-myid = next(m["id"] for m in members if m["name"] == node.name)
+
+def find_members():
+    addresses = {peer["name"]: peer["ipaddress"] for peer in search("node", query)}
+    addresses[node.name] = node["ipaddress"]
+    return [{"id": i + 1, "name": name, "ip": addresses[name]}
+            for i, name in enumerate(sorted(addresses))]
+
+
+members = lazy(find_members)   # searched once, when zoo.cfg (its first user) converges
+myid = lazy(lambda: next(m["id"] for m in members() if m["name"] == node.name))
 
 directory(conf_dir, owner="root", group="root", mode="0755")
 
@@ -23,7 +33,8 @@ template(f"{conf_dir}/zoo.cfg", source="zoo.cfg.j2",
          variables={"members": members},
          notifies=[("restart", "service[zookeeper]")])
 
-file(f"{conf_dir}/myid", content=f"{myid}\n", owner="root", group="zookeeper", mode="0644",
+file(f"{conf_dir}/myid", content=lazy(lambda: f"{myid()}\n"),
+     owner="root", group="zookeeper", mode="0644",
      notifies=[("restart", "service[zookeeper]")])
 
 # Command-line tools (zkCli) read this; the systemd unit sets the server's own options.
