@@ -44,6 +44,7 @@ class Recorder:
         self.up_fixture: dict[str, float] = {}
         self.extras: dict[str, dict] = {}   # module nodeid -> logs and probes
         self.finalized: dict | None = None
+        self.stopped: list[tuple[dict, Any]] = []  # (snapshot, Cluster): removal ends later
 
     def pytest_collection_modifyitems(self, items: list) -> None:
         for item in items:
@@ -106,6 +107,7 @@ class Recorder:
         }
         self.clusters.append(snap)
         self.finalized = snap
+        self.stopped.append((snap, cluster))
 
     @staticmethod
     def _inspect(cluster) -> dict:
@@ -146,7 +148,16 @@ class Recorder:
                         probes[name]["rw_layer_MB"] = (row.get("SizeRw") or 0) / 1e6
         return {"node_logs": logs, "probes": probes}
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session, exitstatus) -> None:
+        from harness.nodes.reaper import finish_removals
+
+        exit_wait = finish_removals()  # before the harness plugin's call, so it is timed here
+        for snap, cluster in self.stopped:
+            snap["down"] = cluster.cluster_timings.get("down")
+            snap["removal"] = cluster.cluster_timings.get("removal")
+        if self.clusters:
+            self.clusters[-1]["exit_wait"] = exit_wait  # only the last cluster's can be left
         doc = {"session_seconds": time.monotonic() - self.started, "exitstatus": int(exitstatus),
                "clusters": self.clusters, "tests": self.tests}
         Path(self.out).write_text(json.dumps(doc, indent=1))

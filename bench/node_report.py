@@ -69,12 +69,16 @@ def analyse(doc: dict, wall: float) -> list[dict]:
         settle_checks = max(0.0, ct.get("settle", 0.0) - max(
             (sum(v for k, v in nd["timings"].items() if k.startswith("converge_"))
              for nd in nodes.values()), default=0.0))
+        # the removal of the stopped nodes' disk layers runs in the background; what is left
+        # of it when the session ends is waited for (before exit): that part is counted
+        exit_wait = cl.get("exit_wait") or 0.0
         process = max(0.0, wall - doc["session_seconds"]) + max(
-            0.0, doc["session_seconds"] - test_total)  # interpreter + pytest + collection
+            0.0, doc["session_seconds"] - test_total - exit_wait)  # interpreter, collection
         shared = {k: ct.get(k, 0.0) for k in SHARED}
         shared.update({"validator+reaper": other_up, "settle checks": settle_checks,
                        "fixture (up() outside)": max(0.0, up_fx - ct.get("total", 0.0)),
-                       "pytest process": process, "teardown": teardown})
+                       "pytest process": process, "teardown": teardown,
+                       "removal wait at exit": exit_wait})
         rows = {}
         for name, nd in sorted(nodes.items()):
             t, reports = nd["timings"], nd["reports"]
@@ -122,6 +126,7 @@ def analyse(doc: dict, wall: float) -> list[dict]:
         results.append({"name": cl["name"], "module": cl["module"], "wall": wall,
                         "cluster_timings": ct, "shared": shared, "verify_total": verify_total,
                         "up_fixture": up_fx, "teardown": teardown, "nodes": rows,
+                        "removal": cl.get("removal") or 0.0,
                         "tests": sorted(((x["nodeid"].split("::", 1)[1], x["when"], x["seconds"])
                                          for x in tests if x["seconds"] > 1.0),
                                         key=lambda x: -x[2])[:8]})
@@ -135,7 +140,8 @@ def print_run(res: dict) -> None:
           f"{ct.get('settle', 0):.1f} + idempotence {ct.get('idempotence', 0):.1f} + server "
           f"{ct.get('server', 0):.2f} + network {ct.get('network', 0):.2f} + image "
           f"{ct.get('image', 0):.2f} + engine {ct.get('engine', 0):.2f}; tests "
-          f"{res['verify_total']:.1f} s; teardown {res['teardown']:.2f} s")
+          f"{res['verify_total']:.1f} s; teardown {res['teardown']:.2f} s (then disk layers "
+          f"removed in the background in {res['removal']:.2f} s)")
     print("   shared: " + ", ".join(f"{k} {v:.2f}" for k, v in res["shared"].items()))
     for name, row in res["nodes"].items():
         t = row["timings"]
