@@ -55,6 +55,7 @@ class Cluster:
         self.cluster_timings: dict[str, float] = {}
         self._reaper = None
         self._pool: ThreadPoolExecutor | None = None
+        self._server_started: Future | None = None
         self._hosts: dict[str, Any] = {}
         self._down = self._kept = False
 
@@ -110,18 +111,28 @@ class Cluster:
         self._reaper = start_reaper(self.session)
         net = self._phase("network", lambda: self.backend.create_network(self.network,
                                                                          self.labels()))
-        self._phase("server", lambda: self._start_server(net.gateway))
-        token = self.client.post("/clients", {"name": VALIDATOR, "validator": True})["token"]
+        # The config server (start + restore, ~0.3 s) comes up while the containers start and
+        # systemd boots (~1 s): a node needs it only for its bootstrap.
+        starter = ThreadPoolExecutor(1, thread_name_prefix=f"cluster-{self.id}-server")
+        self._server_started = starter.submit(self._phase, "server",
+                                              lambda: self._serve(net.gateway))
+        starter.shutdown(wait=False)
         self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
-                      f"({self.image}, network {net.name}, server {self.server.url})")
+                      f"({self.image}, network {net.name})")
         self._phase("nodes", lambda: self._each(
-            lambda node: self._bring_up(node, script, token, secret), fail_fast=True))
+            lambda node: self._bring_up(node, script, self._server_started, secret),
+            fail_fast=True))
         self._phase("settle", lambda: settle(list(self.nodes), lambda n: self.reports[n][-1],
                                              self.client.search, self.converge_all,
                                              self.progress))
         self.progress(f"cluster {self.name}: idempotence pass")
         reports = self._phase("idempotence", lambda: self.converge_all("idempotence"))
         check_idempotent(reports)
+
+    def _serve(self, host: str) -> str:
+        """The config server, restored and checked; returns the validator token."""
+        self._start_server(host)
+        return self.client.post("/clients", {"name": VALIDATOR, "validator": True})["token"]
 
     def _start_server(self, host: str) -> None:
         from harness.client import Client
@@ -154,7 +165,7 @@ class Cluster:
                 raise future.exception()  # type: ignore[misc]
         return {name: future.result() for name, future in futures.items()}
 
-    def _bring_up(self, node: Node, script: bytes, token: str, secret: bytes | None) -> None:
+    def _bring_up(self, node: Node, script: bytes, server: Future, secret: bytes | None) -> None:
         timings, started = self.timings[node.name], time.monotonic()
         info = self.backend.run_node(self.image, node.container, node.name, self.network,
                                      [node.name], self.labels(node))
@@ -165,6 +176,7 @@ class Cluster:
         timings["systemd"] = time.monotonic() - started
         if failed:
             self.progress(f"{node.name}: systemd is {state}; failed units: {', '.join(failed)}")
+        token = server.result()  # the validator token, once the server is up
         started = time.monotonic()
         nb.install_bootstrap(self.backend, node, script, token, secret)
         cmd = nb.bootstrap_command(self.server.url, node, self.environment,
@@ -184,12 +196,12 @@ class Cluster:
                       f"({len(changed)} resources changed)")
 
     def down(self, wait: bool = True) -> None:
-        """Stop nodes, network, server; remove the containers now or (wait=False) in the
-        background; idempotent.
+        """Kill the nodes, stop the server; remove containers and network now or (wait=False)
+        in the background; idempotent.
 
-        Killing the nodes and removing the network take ~0.2 s; removing the stopped
-        containers' disk layers is the slow half (a JDK node ~1.5 s on this host) and nothing
-        needs to wait for it, so the pytest plugin lets it overlap the next module's cluster.
+        Killing the nodes takes ~0.15 s; removing the stopped containers' disk layers and the
+        network is the slow half (a JDK node ~1.5 s on this host) and nothing needs to wait for
+        it, so the pytest plugin lets it overlap the next module's cluster.
         `finish_removals()` waits for those before the process exits, and the reaper, which
         stays until the removal is done, covers a kill meanwhile.
         """
@@ -228,6 +240,8 @@ class Cluster:
         self._stop_server()
 
     def _stop_server(self) -> None:
+        if self._server_started is not None:  # a server still starting must stop too
+            wait([self._server_started])
         if self.server is not None:
             try:
                 self.server.stop()

@@ -117,16 +117,13 @@ class FakeBackend:
         with self.lock:
             self.networks.pop(name, None)
 
-    def stop_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+    def stop_by_labels(self, labels: dict[str, str]) -> int:
         with self.lock:
             stopped = [c for c in self.containers.values()
                        if c.running and _match(labels, c.labels)]
             for c in stopped:
                 c.running = False
-            networks = [n for n, lab in self.networks.items() if _match(labels, lab)]
-            for name in networks:
-                self.networks.pop(name)
-        return len(stopped), len(networks)
+        return len(stopped)
 
     def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
         containers = [n for n, c in list(self.containers.items()) if _match(labels, c.labels)]

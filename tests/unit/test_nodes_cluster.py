@@ -133,12 +133,24 @@ def test_down_in_the_background_stops_now_and_removes_before_exit(world, monkeyp
     c.down(wait=False)
     boxes = world.backend.containers
     assert len(boxes) == 3 and not any(b.running for b in boxes.values()), "killed at once"
-    assert world.backend.networks == {} and world.server.stopped
+    assert world.server.stopped
     assert stopped_reapers == [], "the reaper stays until the containers are gone"
     gate.set()
     reaper.finish_removals()
-    assert world.backend.containers == {} and stopped_reapers == [None]
+    assert world.backend.containers == {} and world.backend.networks == {}
+    assert stopped_reapers == [None]
     assert reaper.finish_removals() < 0.1, "nothing left to wait for"
+
+
+def test_server_failure_while_nodes_start_is_the_error_and_cleans_up(world, monkeypatch):
+    def no_such_environment(self, host):
+        raise UsageError("no environment 'prod' in /repo")
+
+    monkeypatch.setattr(Cluster, "_start_server", no_such_environment)
+    with pytest.raises(UsageError, match="no environment 'prod'"):
+        make(world).up()
+    assert world.backend.containers == {} and world.backend.networks == {}
+    assert not [cmd for _, cmd in world.backend.execs if cmd[0] == "bash"], "no bootstrap ran"
 
 
 def test_keyboard_interrupt_during_up_cleans_up(world):
