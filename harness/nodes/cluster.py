@@ -13,7 +13,7 @@ from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoo
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.errors import ConvergeError, HarnessError, ServerError, UsageError
+from harness.errors import ConvergeError, HarnessError, UsageError
 from harness.nodes import bootstrap as nb
 from harness.nodes.bootstrap import Node
 from harness.nodes.passes import check_idempotent, settle
@@ -135,21 +135,11 @@ class Cluster:
         return self.client.post("/clients", {"name": VALIDATOR, "validator": True})["token"]
 
     def _start_server(self, host: str) -> None:
-        from harness.client import Client
-        from harness.restore import restore
-        from harness.server.serve import ConfigServer
+        from harness.server.serve import restored_server
 
-        self.server = ConfigServer(host=host, port=0).start()
-        self.client = Client(self.server.url, self.server.admin_token)
-        restore(self.client, self.repo_dir, from_backup=self.from_backup, progress=self.progress)
-        for kind, names in (("environments", [self.environment]), ("roles", self.roles)):
-            for name in names:
-                try:
-                    self.client.get(f"/{kind}/{name}")
-                except ServerError as err:
-                    if err.status == 404:
-                        raise UsageError(f"no {kind[:-1]} {name!r} in {self.repo_dir}") from None
-                    raise
+        self.server, self.client = restored_server(
+            host, self.repo_dir, from_backup=self.from_backup, environment=self.environment,
+            roles=self.roles, progress=self.progress)
 
     def _each(self, fn: Callable[[Node], Any], fail_fast: bool = False) -> dict[str, Any]:
         """fn(node) for every node concurrently; the first error (in node order) is raised."""
@@ -196,21 +186,20 @@ class Cluster:
                       f"({len(changed)} resources changed)")
 
     def down(self, wait: bool = True) -> None:
-        """Kill the nodes, stop the server; remove containers and network now or (wait=False)
-        in the background; idempotent.
+        """Kill the nodes, stop the server, remove containers and network; idempotent.
 
-        Killing the nodes takes ~0.15 s; removing the stopped containers' disk layers and the
-        network is the slow half (a JDK node ~1.5 s on this host) and nothing needs to wait for
-        it, so the pytest plugin lets it overlap the next module's cluster.
-        `finish_removals()` waits for those before the process exits, and the reaper, which
-        stays until the removal is done, covers a kill meanwhile.
-        """
+        Killing takes ~0.15 s; deleting disk layers is slow (a JDK node ~1.5 s here), so with
+        wait=False it overlaps the next module (reaper.finish_removals() waits before exit; the
+        reaper stays until it is done, in case this process dies meanwhile)."""
         if self._down:
             return
         self._down = True
         started = time.monotonic()
         if self.backend is not None:
-            self._stop(quiet=True)  # makes running execs return
+            try:  # kill the nodes: running execs return
+                self.backend.stop_by_labels({"harness.session": self.session})
+            except HarnessError:
+                pass  # the removal (or else the reaper) takes them anyway
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._stop_server()
@@ -224,8 +213,12 @@ class Cluster:
 
     def _remove_all(self) -> None:
         started = time.monotonic()
-        if self._remove(quiet=False):  # also a container whose create was in flight
+        try:  # also removes a container whose create was in flight
+            self.backend.remove_by_labels({"harness.session": self.session})
             stop_reaper(self._reaper)  # else it stays and sweeps when we exit
+        except HarnessError as err:
+            self.progress(f"cluster {self.name}: cleanup incomplete ({err}); the reaper "
+                          "retries when this process exits, or run `harness clean`")
         self.cluster_timings["removal"] = time.monotonic() - started
 
     def keep(self) -> None:
@@ -247,23 +240,6 @@ class Cluster:
                 self.server.stop()
             except Exception as err:  # noqa: BLE001 - teardown must go on
                 self.progress(f"cluster {self.name}: stopping the config server: {err}")
-
-    def _stop(self, quiet: bool) -> None:
-        try:
-            self.backend.stop_by_labels({"harness.session": self.session})
-        except HarnessError as err:
-            if not quiet:
-                self.progress(f"cluster {self.name}: stopping nodes: {err}")
-
-    def _remove(self, quiet: bool) -> bool:
-        try:
-            self.backend.remove_by_labels({"harness.session": self.session})
-            return True
-        except HarnessError as err:
-            if not quiet:
-                self.progress(f"cluster {self.name}: cleanup incomplete ({err}); the reaper "
-                              "retries when this process exits, or run `harness clean`")
-            return False
 
     # while up -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:
