@@ -58,6 +58,8 @@ class Backend(Protocol):
                  aliases: list[str], labels: dict[str, str]) -> ContainerInfo: ...
     def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]: ...
+    def exec_split(self, container: str, cmd: list[str],
+                   user: str = "") -> tuple[int, bytes, bytes]: ...
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None: ...
     def put_files(self, container: str, files: list[tuple[str, bytes, int]]) -> None: ...
     def logs(self, container: str, tail: int = 100) -> str: ...
@@ -178,6 +180,17 @@ class DockerBackend:
         except DockerException as err:
             raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
         return (rc if rc is not None else -1), output
+
+    def exec_split(self, container: str, cmd: list[str],
+                   user: str = "") -> tuple[int, bytes, bytes]:
+        """Run cmd; (exit code, stdout, stderr) kept apart (the testinfra hosts' transport)."""
+        try:
+            exec_id = self.api.exec_create(container, cmd, user=user)["Id"]
+            out, err = self.api.exec_start(exec_id, demux=True)
+            rc = self.api.exec_inspect(exec_id).get("ExitCode")
+        except DockerException as err:
+            raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
+        return (rc if rc is not None else -1), out or b"", err or b""
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         """Copy bytes to path (parent directories are created) with mode, owned by root."""

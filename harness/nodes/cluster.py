@@ -293,11 +293,11 @@ class Cluster:
         return nb.diagnostics(self.backend, self.node(name), self.logs.get(name, ""))
 
     def host(self, name: str):
-        """testinfra Host of a node (through the docker CLI)."""
+        """testinfra Host of a node (commands through the engine API, as `docker://` does)."""
         if name not in self._hosts:
-            import testinfra
+            from harness.nodes.testinfra_backend import engine_host
 
-            self._hosts[name] = testinfra.get_host(f"docker://{self.node(name).container}")
+            self._hosts[name] = engine_host(self.backend, self.node(name).container)
         return self._hosts[name]
 
     testinfra_host = host

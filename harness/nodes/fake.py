@@ -96,6 +96,11 @@ class FakeBackend:
                 stream(text)
         return rc, out
 
+    def exec_split(self, container: str, cmd: list[str],
+                   user: str = "") -> tuple[int, bytes, bytes]:
+        rc, out = self.exec(container, cmd, user=user or "root")
+        return rc, out.encode(), b""
+
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         self.put_files(container, [(path, data, mode)])
 
