@@ -188,15 +188,18 @@ class Cluster:
     def down(self, wait: bool = True) -> None:
         """Kill the nodes, stop the server, remove containers and network; idempotent.
 
-        Killing takes ~0.15 s; deleting disk layers is slow (a JDK node ~1.5 s here), so with
-        wait=False it overlaps the next module (reaper.finish_removals() waits before exit; the
-        reaper stays until it is done, in case this process dies meanwhile)."""
+        Deleting disk layers is the slow part (a JDK node ~1.5 s here). With wait=False the
+        kill and removal (in parallel, per container) run on a background thread that overlaps
+        the next module; reaper.finish_removals() waits before exit, and the reaper stays until
+        the removal is done, in case this process dies meanwhile."""
         if self._down:
             return
         self._down = True
         started = time.monotonic()
-        if self.backend is not None:
-            try:  # kill the nodes: running execs return
+        if self.backend is not None and not wait:
+            remove_later(self._remove_all)  # kills too: running execs return
+        elif self.backend is not None:
+            try:  # kill the nodes first: running execs return, so the pool can stop
                 self.backend.stop_by_labels({"harness.session": self.session})
             except HarnessError:
                 pass  # the removal (or else the reaper) takes them anyway
@@ -206,9 +209,7 @@ class Cluster:
         if self.backend is None:
             stop_reaper(self._reaper)
         elif wait:
-            self._remove_all()
-        else:
-            remove_later(self._remove_all)
+            self._remove_all()  # again after the pool: also a create that was in flight
         self.cluster_timings["down"] = time.monotonic() - started
 
     def _remove_all(self) -> None:

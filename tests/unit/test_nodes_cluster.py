@@ -115,7 +115,7 @@ def test_converge_failure_report_names_resource(world):
     c.down()
 
 
-def test_down_in_the_background_stops_now_and_removes_before_exit(world, monkeypatch):
+def test_down_in_the_background_returns_at_once_and_removes_before_exit(world, monkeypatch):
     from harness.nodes import cluster as cluster_mod
     from harness.nodes import reaper
 
@@ -131,8 +131,7 @@ def test_down_in_the_background_stops_now_and_removes_before_exit(world, monkeyp
     c = make(world)
     c.up()
     c.down(wait=False)
-    boxes = world.backend.containers
-    assert len(boxes) == 3 and not any(b.running for b in boxes.values()), "killed at once"
+    assert len(world.backend.containers) == 3, "down() returned before the removal finished"
     assert world.server.stopped
     assert stopped_reapers == [], "the reaper stays until the containers are gone"
     gate.set()
