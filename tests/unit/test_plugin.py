@@ -70,6 +70,22 @@ def test_one_cluster_per_module_and_one_run_per_node(pytester, world):
     assert world.backend.containers == {} and world.backend.networks == {}
 
 
+def test_session_waits_for_the_background_removal(pytester, world, monkeypatch):
+    """The module teardown hands the removal to a thread; pytest must not exit before it."""
+    import time
+
+    real = world.backend.remove_by_labels
+
+    def slow(labels):  # a JDK node's disk layer takes seconds to delete
+        time.sleep(0.5)
+        return real(labels)
+
+    monkeypatch.setattr(world.backend, "remove_by_labels", slow)
+    result = run(pytester, world, SPEC)
+    result.assert_outcomes(passed=7)
+    assert world.backend.containers == {} and world.backend.networks == {}
+
+
 def test_env_option_overrides_the_marker(pytester, world):
     run(pytester, world, SPEC, "--env", "staging").assert_outcomes(passed=7)
     assert world.calls[0] == ("init", "spec", "staging", {"web": 2, "db": 1})
