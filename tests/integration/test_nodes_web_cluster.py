@@ -8,6 +8,7 @@ import pytest
 
 from harness.errors import ConvergeError
 from harness.nodes.cluster import Cluster
+from harness.nodes.passes import settle
 from harness.waits import eventually, wait_for_port
 
 from tests.integration.nodes_support import NODE_REPO, leftovers
@@ -53,9 +54,30 @@ def test_service_answers_on_its_port_from_the_host(web):
 
 
 def test_search_settled_every_node_sees_every_peer(web):
-    for name in web.nodes:
-        assert web.exec(name, "cat /srv/webapp/peers.txt")[1].split() == ["web-1", "web-2"]
-    assert any("converge pass 2" in line for line in web.lines)
+    def peers() -> dict[str, list[str]]:
+        return {name: web.exec(name, "cat /srv/webapp/peers.txt")[1].split()
+                for name in web.nodes}
+
+    def settle_now() -> int:
+        return settle(list(web.nodes), lambda n: web.reports[n][-1], web.client.search,
+                      web.converge_all, web.progress)
+
+    # Whether the bootstrap's compile-time search already saw the peer is a race (both nodes
+    # save themselves within a second); after the settle passes every node sees every peer.
+    assert peers() == {"web-1": ["web-1", "web-2"], "web-2": ["web-1", "web-2"]}
+    # A peer that appears later makes every node's search stale: one more pass, real agents.
+    web.client.put("/nodes/web-9", {"name": "web-9", "chef_environment": "_default",
+                                    "run_list": ["role[web]"], "automatic": {"roles": ["web"]},
+                                    "normal": {}, "default": {}, "override": {}})
+    try:
+        assert settle_now() == 1
+        assert peers() == {"web-1": ["web-1", "web-2", "web-9"],
+                           "web-2": ["web-1", "web-2", "web-9"]}
+        assert any("converge pass 2 (search results changed on web-1, web-2)" in line
+                   for line in web.lines)
+    finally:
+        web.client.delete("/nodes/web-9")
+        assert settle_now() == 1 and peers()["web-1"] == ["web-1", "web-2"]
 
 
 def test_second_converge_changes_nothing(web):
