@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 from harness.errors import HarnessError, UsageError, ValidationError
+from harness.nodes.ramdisk import NODE_DISKS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roles", nargs="+", metavar="ROLE[=COUNT]")
     p.add_argument("--env", default="_default")
     p.add_argument("--image", help="node image (default: the base image, built if needed)")
+    p.add_argument("--node-disk", choices=NODE_DISKS, default="ram",
+                   help="where nodes keep what they write to /usr and /var (default: ram)")
     _add_repo(p)
     p.set_defaults(func=cmd_nodes)
     for name, helptext in (("converge", "re-run the agent on a node"),

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.errors import HarnessError, UsageError
+from harness.nodes.ramdisk import NODE_DISKS
 from harness.repo import repo_backup
 
 CLUSTERS = pytest.StashKey[dict[str, Any]]()   # module nodeid -> Cluster
@@ -46,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the containers of a cluster with a failed test and print how to log in")
     group.addoption("--image", dest="harness_image", default=None,
                     help="node image to use instead of the base image built from images/")
+    group.addoption("--node-disk", dest="harness_node_disk", default="ram", choices=NODE_DISKS,
+                    help="where nodes keep what they write to /usr and /var: ram (an overlay on "
+                         "a tmpfs, fast teardown; default) or disk (the container's layer)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -135,7 +139,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     the_cluster = Cluster(name, repo_dir=repo_dir(config), roles=spec.roles,
                           environment=spec.environment, image=config.getoption("harness_image"),
                           from_backup=spec.from_backup, progress=_progress(config),
-                          keep_failed=config.getoption("--keep-failed"))
+                          keep_failed=config.getoption("--keep-failed"),
+                          node_disk=config.getoption("harness_node_disk"))
     modid = request.node.nodeid
     config.stash[CLUSTERS][modid] = the_cluster
     try:

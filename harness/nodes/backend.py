@@ -17,6 +17,7 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from harness.errors import EngineError, NodeError
+from harness.nodes import ramdisk
 
 LABEL_PREFIX = "harness."
 SESSION_LABEL = "harness.session"
@@ -55,7 +56,8 @@ class Backend(Protocol):
     def import_image(self, stream: IO[bytes], tag: str, changes: list[str]) -> None: ...
     def create_network(self, name: str, labels: dict[str, str]) -> NetworkInfo: ...
     def run_node(self, image: str, container_name: str, hostname: str, network: str,
-                 aliases: list[str], labels: dict[str, str]) -> ContainerInfo: ...
+                 aliases: list[str], labels: dict[str, str],
+                 ram_dirs: tuple[str, ...] = ()) -> ContainerInfo: ...
     def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]: ...
     def exec_split(self, container: str, cmd: list[str],
@@ -90,6 +92,8 @@ class DockerBackend:
         except DockerException as err:
             raise EngineError(f"cannot use the Docker engine: {err}") from None
         self.api = self.client.api
+        self._images: dict[str, dict] = {}  # image -> its Config (entrypoint, cmd)
+        self._ram_dirs: dict[str, tuple[str, ...]] = {}  # container -> dirs kept in RAM
 
     @property
     def base_url(self) -> str:
@@ -142,16 +146,24 @@ class DockerBackend:
 
     # containers ----------------------------------------------------------------------------
     def run_node(self, image: str, container_name: str, hostname: str, network: str,
-                 aliases: list[str], labels: dict[str, str]) -> ContainerInfo:
-        """Start a systemd container; systemd needs tmpfs /run, the cgroup fs and caps."""
+                 aliases: list[str], labels: dict[str, str],
+                 ram_dirs: tuple[str, ...] = ()) -> ContainerInfo:
+        """Start a systemd container; systemd needs tmpfs /run, the cgroup fs and caps.
+
+        ram_dirs (e.g. /usr, /var) become overlays on a tmpfs before init starts (ramdisk.py).
+        """
         v2 = _cgroup_v2()
-        kwargs = {}
-        if v2:
-            kwargs["cgroupns"] = "host"
+        kwargs: dict = {"cgroupns": "host"} if v2 else {}
+        tmpfs = dict(SYSTEMD_TMPFS)
         try:
+            if ram_dirs:
+                tmpfs[ramdisk.RAM_MOUNT] = ramdisk.RAM_MOUNT_OPTIONS
+                kwargs["entrypoint"], kwargs["command"] = ramdisk.entrypoint(
+                    ram_dirs, self._image_config(image))
+                self._ram_dirs[container_name] = ram_dirs
             container = self.client.containers.run(
                 image, name=container_name, hostname=hostname, detach=True, labels=labels,
-                tmpfs=dict(SYSTEMD_TMPFS), cap_add=list(SYSTEMD_CAPS), stop_signal=STOP_SIGNAL,
+                tmpfs=tmpfs, cap_add=list(SYSTEMD_CAPS), stop_signal=STOP_SIGNAL,
                 volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup",
                                             "mode": "rw" if v2 else "ro"}},
                 network=network,
@@ -163,6 +175,11 @@ class DockerBackend:
                             node=hostname) from None
         ip = container.attrs["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress", "")
         return ContainerInfo(name=container_name, id=container.id, ip=ip)
+
+    def _image_config(self, image: str) -> dict:
+        if image not in self._images:
+            self._images[image] = self.client.images.get(image).attrs.get("Config") or {}
+        return self._images[image]
 
     def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]:
@@ -197,7 +214,14 @@ class DockerBackend:
         self.put_files(container, [(path, data, mode)])
 
     def put_files(self, container: str, files: list[tuple[str, bytes, int]]) -> None:
-        """Copy (path, bytes, mode) files in one archive: one API call, not one per file."""
+        """Copy (path, bytes, mode) files in one archive: one API call, not one per file.
+
+        The archive lands on the container's disk layer, below a RAM dir's overlay: refused."""
+        for path, _, _ in files:
+            for top in self._ram_dirs.get(container, ()):
+                if path == top or path.startswith(top.rstrip("/") + "/"):
+                    raise NodeError(f"cannot copy {path} into {container}: {top} is kept in "
+                                    "RAM there (an overlay); write it from inside the node")
         buf, now, dirs = io.BytesIO(), int(time.time()), set()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             for path, data, mode in files:

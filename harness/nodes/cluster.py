@@ -17,6 +17,7 @@ from harness.errors import ConvergeError, HarnessError, UsageError
 from harness.nodes import bootstrap as nb
 from harness.nodes.bootstrap import Node
 from harness.nodes.passes import check_idempotent, settle
+from harness.nodes.ramdisk import ram_dirs
 from harness.nodes.reaper import (install_sigterm_handler, remove_later, session_labels,
                                   start_reaper, stop_reaper)
 
@@ -30,7 +31,8 @@ class Cluster:
     def __init__(self, name: str, *, repo_dir: Path, roles: dict[str, int],
                  environment: str = "_default", image: str | None = None, backend=None,
                  from_backup: Path | None = None, progress: Callable[[str], None] = print,
-                 keep_failed: bool = False, apt_proxy: str | None = None) -> None:
+                 keep_failed: bool = False, apt_proxy: str | None = None,
+                 node_disk: str = "ram") -> None:
         for role, count in roles.items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 1:
                 raise UsageError(f"node count of role {role!r} must be a positive integer, "
@@ -42,6 +44,7 @@ class Cluster:
         self.from_backup, self.progress = from_backup, progress
         self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
         self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
+        self.ram_dirs = ram_dirs(node_disk)  # what nodes write there stays in RAM (decision 19)
         self.id = secrets.token_hex(4)
         self.session = self.id
         self.network = f"h-{self.id}"
@@ -158,7 +161,7 @@ class Cluster:
     def _bring_up(self, node: Node, script: bytes, server: Future, secret: bytes | None) -> None:
         timings, started = self.timings[node.name], time.monotonic()
         info = self.backend.run_node(self.image, node.container, node.name, self.network,
-                                     [node.name], self.labels(node))
+                                     [node.name], self.labels(node), self.ram_dirs)
         node.ip = info.ip
         timings["container"] = time.monotonic() - started
         started = time.monotonic()

@@ -80,7 +80,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if state and pid_alive(state.get("pid"), state.get("pid_start")):
         raise UsageError(f"cluster {state['cluster']} is already up here; `harness down` first")
     spec = {"name": "up-" + "-".join(roles), "repo": str(repo), "roles": roles,
-            "environment": args.env, "image": args.image}
+            "environment": args.env, "image": args.image,
+            "node_disk": getattr(args, "node_disk", "ram")}
     keeper = subprocess.Popen([sys.executable, "-m", "harness.nodes.commands", json.dumps(spec)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -118,7 +119,8 @@ def keeper_main(spec: dict) -> int:
     cluster = Cluster(spec["name"], repo_dir=Path(spec["repo"]), roles=spec["roles"],
                       environment=spec["environment"], image=spec.get("image"),
                       from_backup=repo_backup(Path(spec["repo"])),
-                      progress=lambda line: print(line, flush=True))
+                      progress=lambda line: print(line, flush=True),
+                      node_disk=spec.get("node_disk", "ram"))
     try:
         cluster.up()
     except HarnessError as err:

@@ -28,6 +28,7 @@ class FakeContainer:
     ip: str
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     running: bool = True
+    ram_dirs: tuple[str, ...] = ()
 
 
 class FakeBackend:
@@ -67,13 +68,15 @@ class FakeBackend:
         return NetworkInfo(name=name, id=name, gateway="127.0.0.1", subnet="127.0.0.0/8")
 
     def run_node(self, image: str, container_name: str, hostname: str, network: str,
-                 aliases: list[str], labels: dict[str, str]) -> ContainerInfo:
+                 aliases: list[str], labels: dict[str, str],
+                 ram_dirs: tuple[str, ...] = ()) -> ContainerInfo:
         with self.lock:
             if network not in self.networks:
                 raise NodeError(f"no network {network}", node=hostname)
             ip = f"10.0.0.{next(self._ips)}"
             self.containers[container_name] = FakeContainer(
-                container_name, image, hostname, network, list(aliases), dict(labels), ip)
+                container_name, image, hostname, network, list(aliases), dict(labels), ip,
+                ram_dirs=tuple(ram_dirs))
         return ContainerInfo(name=container_name, id=container_name, ip=ip)
 
     def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,

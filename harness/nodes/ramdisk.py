@@ -1,0 +1,49 @@
+"""Nodes keep what they write to /usr and /var in RAM: an overlay on a tmpfs, set up before init.
+
+Why: a converge writes tens of thousands of files there (a JDK node ~18,000, ~1 GB), and the
+engine deletes a container's disk layer file by file when it is removed. On a disk that
+discards freed blocks that took ~1.3 s per JDK node at every teardown; freeing a tmpfs takes
+none (decision 19). The node still runs the image's own init as PID 1 (`exec`), sees the same
+files, and the overlay is gone with the container's mounts. If a mount fails (no SYS_ADMIN,
+a kernel without overlayfs), the node boots on its disk as before and says so in its log.
+"""
+from __future__ import annotations
+
+import shlex
+
+from harness.errors import UsageError
+
+NODE_DISKS = ("ram", "disk")
+RAM_DIRS = ("/usr", "/var")
+RAM_MOUNT = "/.harness-rw"  # a tmpfs the engine mounts; the overlays' upper and work dirs
+# exec/suid/dev: packages install binaries (sudo is setuid) into the overlay's upper dir.
+RAM_MOUNT_OPTIONS = "rw,exec,suid,dev,mode=0700"
+DEFAULT_INIT = ["/sbin/init"]
+
+
+def ram_dirs(node_disk: str) -> tuple[str, ...]:
+    """The directories a node keeps in RAM for a `--node-disk` value."""
+    if node_disk not in NODE_DISKS:
+        raise UsageError(f"node disk must be one of {', '.join(NODE_DISKS)}, not {node_disk!r}")
+    return RAM_DIRS if node_disk == "ram" else ()
+
+
+def init_script(dirs: tuple[str, ...]) -> str:
+    """sh script: one overlay per directory (lower = the image's, upper in RAM), then init."""
+    lines = []
+    for path in dirs:
+        quoted = shlex.quote(path)
+        top = shlex.quote(f"{RAM_MOUNT}{path}")
+        lines.append(
+            f"mkdir -p {top}/upper {top}/work && "
+            f"mount -t overlay overlay -o lowerdir={quoted},upperdir={top}/upper,"
+            f"workdir={top}/work {quoted} || "
+            f"echo \"harness: {path} stays on the container's disk (overlay failed)\" >&2")
+    lines.append('exec "$@"')
+    return "\n".join(lines)
+
+
+def entrypoint(dirs: tuple[str, ...], image_config: dict) -> tuple[list[str], list[str]]:
+    """(entrypoint, command) for a node: the script, then the image's own entrypoint + cmd."""
+    init = list(image_config.get("Entrypoint") or []) + list(image_config.get("Cmd") or [])
+    return ["/bin/sh", "-c", init_script(dirs), "harness-node-init"], init or DEFAULT_INIT
