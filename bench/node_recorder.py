@@ -139,6 +139,9 @@ class Recorder:
                          name)
             if du.strip().isdigit():
                 probes[name]["apt_archives_MB"] = float(du)
+            ram = attempt(lambda n: cluster.exec(n, "du -sxm /.harness-rw | cut -f1")[1], name)
+            if ram.strip().isdigit():  # what the node keeps in RAM (--node-disk ram)
+                probes[name]["ram_MB"] = float(ram)
             api = getattr(cluster.backend, "api", None)  # docker only: the written layer
             if api is not None:
                 rows = attempt(api.containers, all=True, size=True,

@@ -218,10 +218,9 @@ class DockerBackend:
 
         The archive lands on the container's disk layer, below a RAM dir's overlay: refused."""
         for path, _, _ in files:
-            for top in self._ram_dirs.get(container, ()):
-                if path == top or path.startswith(top.rstrip("/") + "/"):
-                    raise NodeError(f"cannot copy {path} into {container}: {top} is kept in "
-                                    "RAM there (an overlay); write it from inside the node")
+            if top := ramdisk.ram_dir_of(path, self._ram_dirs.get(container, ())):
+                raise NodeError(f"cannot copy {path} into {container}: {top} is kept in RAM "
+                                "there (an overlay); write it from inside the node")
         buf, now, dirs = io.BytesIO(), int(time.time()), set()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             for path, data, mode in files:

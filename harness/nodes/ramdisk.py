@@ -43,6 +43,11 @@ def init_script(dirs: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def ram_dir_of(path: str, dirs: tuple[str, ...]) -> str | None:
+    """The RAM dir holding path, if any: the engine's archive copy lands below its overlay."""
+    return next((top for top in dirs if path == top or path.startswith(top + "/")), None)
+
+
 def entrypoint(dirs: tuple[str, ...], image_config: dict) -> tuple[list[str], list[str]]:
     """(entrypoint, command) for a node: the script, then the image's own entrypoint + cmd."""
     init = list(image_config.get("Entrypoint") or []) + list(image_config.get("Cmd") or [])

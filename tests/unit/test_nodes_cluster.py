@@ -179,6 +179,19 @@ def test_bad_counts_are_usage_errors(world, roles):
         make(world, roles=roles)
 
 
+def test_nodes_keep_usr_and_var_in_ram_unless_told_disk(world):
+    ram, disk = make(world, roles={"web": 1}), make(world, roles={"db": 1}, node_disk="disk")
+    ram.up()
+    disk.up()
+    boxes = world.backend.containers
+    assert boxes[f"h-{ram.id}-web-1"].ram_dirs == ("/usr", "/var")
+    assert boxes[f"h-{disk.id}-db-1"].ram_dirs == ()
+    ram.down()
+    disk.down()
+    with pytest.raises(UsageError, match="node disk must be one of ram, disk, not 'tmpfs'"):
+        make(world, node_disk="tmpfs")
+
+
 def test_missing_bootstrap_script_is_usage_error(world):
     (world.repo / "bootstrap" / "bootstrap.sh").unlink()
     with pytest.raises(UsageError, match="no bootstrap script"):

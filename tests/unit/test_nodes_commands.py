@@ -42,6 +42,7 @@ def test_state_missing_or_corrupt(tmp_path, monkeypatch):
     (("up", "web=0"), "harness: bad ROLE[=COUNT] 'web=0': COUNT must be a positive integer"),
     (("up", "nope"), f"harness: no role 'nope' in {NODE_REPO}/roles"),
     (("up", "web", "--env", "nope"), f"harness: no environment 'nope' in {NODE_REPO}/environments"),
+    (("up", "web", "--node-disk", "tmpfs"), "argument --node-disk: invalid choice: 'tmpfs'"),
     (("converge", "web-1"), "no cluster is up here"),
     (("login", "web-1"), "no cluster is up here"),
     (("down",), "no cluster is up here"),
