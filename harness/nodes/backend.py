@@ -11,13 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import tarfile
 import time
 from dataclasses import dataclass
-from typing import IO, Callable, Iterable, Protocol
+from typing import IO, Callable, Protocol
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from requests import RequestException
 
 from harness.errors import EngineError, NodeError
 from harness.nodes import ramdisk
+from harness.nodes.execstream import STDERR, collect, start_exec
 
 LABEL_PREFIX = "harness."
 SESSION_LABEL = "harness.session"
@@ -191,23 +193,24 @@ class DockerBackend:
         merged = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *cmd]
         try:
             exec_id = self.api.exec_create(container, merged, environment=env, user=user)["Id"]
-            chunks = self.api.exec_start(exec_id, stream=True)
-            output = _collect(chunks, stream)
+            output = collect((data for _, data in start_exec(self.api, exec_id)), stream)
             rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        except DockerException as err:
+        except (DockerException, RequestException) as err:
             raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
         return (rc if rc is not None else -1), output
 
     def exec_split(self, container: str, cmd: list[str],
                    user: str = "") -> tuple[int, bytes, bytes]:
         """Run cmd; (exit code, stdout, stderr) kept apart (the testinfra hosts' transport)."""
+        out, err = bytearray(), bytearray()
         try:
             exec_id = self.api.exec_create(container, cmd, user=user)["Id"]
-            out, err = self.api.exec_start(exec_id, demux=True)
+            for kind, data in start_exec(self.api, exec_id):
+                (err if kind == STDERR else out).extend(data)
             rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        except DockerException as err:
-            raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
-        return (rc if rc is not None else -1), out or b"", err or b""
+        except (DockerException, RequestException) as error:
+            raise NodeError(f"exec {cmd[0]} in {container} failed: {error}") from None
+        return (rc if rc is not None else -1), bytes(out), bytes(err)
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         """Copy bytes to path (parent directories are created) with mode, owned by root."""
@@ -316,19 +319,3 @@ class DockerBackend:
             raise EngineError(f"cannot list harness resources: {err}") from None
         return found
 
-
-def _collect(chunks: Iterable[bytes], stream: StreamFn | None) -> str:
-    """Join output chunks; hand complete lines to stream as they arrive."""
-    parts: list[str] = []
-    pending = ""
-    for chunk in chunks:
-        text = chunk.decode(errors="replace")
-        parts.append(text)
-        if stream:
-            pending += text
-            *lines, pending = pending.split("\n")
-            for line in lines:
-                stream(line)
-    if stream and pending:
-        stream(pending)
-    return "".join(parts)
