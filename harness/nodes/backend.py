@@ -15,7 +15,6 @@ from typing import IO, Callable, Protocol
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
-from requests import RequestException
 
 from harness.errors import EngineError, NodeError
 from harness.nodes import ramdisk
@@ -195,7 +194,7 @@ class DockerBackend:
             exec_id = self.api.exec_create(container, merged, environment=env, user=user)["Id"]
             output = collect((data for _, data in start_exec(self.api, exec_id)), stream)
             rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        except (DockerException, RequestException) as err:
+        except (DockerException, OSError) as err:
             raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
         return (rc if rc is not None else -1), output
 
@@ -208,7 +207,7 @@ class DockerBackend:
             for kind, data in start_exec(self.api, exec_id):
                 (err if kind == STDERR else out).extend(data)
             rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        except (DockerException, RequestException) as error:
+        except (DockerException, OSError) as error:
             raise NodeError(f"exec {cmd[0]} in {container} failed: {error}") from None
         return (rc if rc is not None else -1), bytes(out), bytes(err)
 

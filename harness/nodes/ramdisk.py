@@ -29,16 +29,21 @@ def ram_dirs(node_disk: str) -> tuple[str, ...]:
 
 
 def init_script(dirs: tuple[str, ...]) -> str:
-    """sh script: one overlay per directory (lower = the image's, upper in RAM), then init."""
+    """sh script: one overlay per directory (lower = the image's, upper in RAM), then init.
+
+    A directory with a mount below it (an image VOLUME under /var) stays on disk: an overlay
+    on top would hide that mount."""
     lines = []
     for path in dirs:
-        quoted = shlex.quote(path)
+        quoted, below = shlex.quote(path), shlex.quote(path.rstrip("/") + "/")
         top = shlex.quote(f"{RAM_MOUNT}{path}")
+        says = f"echo \"harness: {path} stays on the container's disk"
         lines.append(
-            f"mkdir -p {top}/upper {top}/work && "
+            f"if awk -v d={below} 'index($5, d) == 1 {{m = 1}} END {{exit !m}}' "
+            f"/proc/self/mountinfo; then {says} (mounts below it)\" >&2\n"
+            f"else mkdir -p {top}/upper {top}/work && "
             f"mount -t overlay overlay -o lowerdir={quoted},upperdir={top}/upper,"
-            f"workdir={top}/work {quoted} || "
-            f"echo \"harness: {path} stays on the container's disk (overlay failed)\" >&2")
+            f"workdir={top}/work {quoted} || {says} (overlay failed)\" >&2; fi")
     lines.append('exec "$@"')
     return "\n".join(lines)
 

@@ -29,34 +29,44 @@ def fake_tools(tmp_path, mount_rc: int):
     return calls
 
 
-def run_script(tmp_path, mount_rc: int) -> tuple[subprocess.CompletedProcess, list[str]]:
+# Directories with no mount below them on any test host (the script checks this host's mounts).
+DIRS = ("/opt/harness-a", "/srv/harness-b")
+
+
+def run_script(tmp_path, mount_rc: int, dirs=DIRS) -> tuple[subprocess.CompletedProcess,
+                                                            list[str]]:
     calls = fake_tools(tmp_path, mount_rc)
-    entry, _ = entrypoint(RAM_DIRS, {})
+    entry, _ = entrypoint(dirs, {})
     env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
     result = subprocess.run([*entry, "echo", "init", "started"], env=env, capture_output=True,
                             text=True, timeout=30)
-    return result, calls.read_text().splitlines()
+    return result, calls.read_text().splitlines() if calls.exists() else []
 
 
 def test_script_mounts_an_overlay_per_directory_then_execs_init(tmp_path):
     result, calls = run_script(tmp_path, mount_rc=0)
     assert result.returncode == 0 and result.stdout == "init started\n" and result.stderr == ""
-    assert calls == [
-        f"mkdir -p {RAM_MOUNT}/usr/upper {RAM_MOUNT}/usr/work",
-        f"mount -t overlay overlay -o lowerdir=/usr,upperdir={RAM_MOUNT}/usr/upper,"
-        f"workdir={RAM_MOUNT}/usr/work /usr",
-        f"mkdir -p {RAM_MOUNT}/var/upper {RAM_MOUNT}/var/work",
-        f"mount -t overlay overlay -o lowerdir=/var,upperdir={RAM_MOUNT}/var/upper,"
-        f"workdir={RAM_MOUNT}/var/work /var"]
+    assert calls == [call for path in DIRS for call in (
+        f"mkdir -p {RAM_MOUNT}{path}/upper {RAM_MOUNT}{path}/work",
+        f"mount -t overlay overlay -o lowerdir={path},upperdir={RAM_MOUNT}{path}/upper,"
+        f"workdir={RAM_MOUNT}{path}/work {path}")]
 
 
 def test_a_failed_mount_boots_on_disk_and_says_so(tmp_path):
     result, calls = run_script(tmp_path, mount_rc=32)
     assert result.returncode == 0 and result.stdout == "init started\n"
     assert result.stderr.splitlines() == [
-        "harness: /usr stays on the container's disk (overlay failed)",
-        "harness: /var stays on the container's disk (overlay failed)"]
+        f"harness: {path} stays on the container's disk (overlay failed)" for path in DIRS]
     assert len(calls) == 4
+
+
+def test_a_directory_with_a_mount_below_it_stays_on_disk(tmp_path):
+    """An overlay on it would hide that mount (an image VOLUME under /var, say). /dev has
+    /dev/pts and /dev/shm below it on any Linux host."""
+    result, calls = run_script(tmp_path, mount_rc=0, dirs=("/dev", DIRS[0]))
+    assert result.returncode == 0 and result.stdout == "init started\n"
+    assert result.stderr == "harness: /dev stays on the container's disk (mounts below it)\n"
+    assert [c.split()[0] for c in calls] == ["mkdir", "mount"] and DIRS[0] in calls[1]
 
 
 def test_archive_copies_are_refused_only_below_a_ram_dir():
