@@ -1,16 +1,13 @@
 """The production bootstrap's failures in a real node: each one clear line, non-zero exit."""
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import pytest
 
 from harness.errors import BootstrapError
 from harness.nodes import bootstrap as nb
-from harness.nodes.bootstrap import Node
-from harness.nodes.reaper import session_labels, start_reaper, stop_reaper
-from tests.integration.nodes_support import leftovers
+from tests.integration.nodes_support import bare_session
 
 pytestmark = pytest.mark.docker
 SCRIPT = (Path(__file__).resolve().parents[2] / "bootstrap" / "bootstrap.sh").read_bytes()
@@ -19,21 +16,10 @@ SCRIPT = (Path(__file__).resolve().parents[2] / "bootstrap" / "bootstrap.sh").re
 @pytest.fixture(scope="module")
 def box(engine, base_image):
     """One booted node on its own labelled network, with the bootstrap script copied in."""
-    session = "t" + secrets.token_hex(5)
-    labels = dict(session_labels(session), **{"harness.cluster": "it-bootstrap"})
-    reaper = start_reaper(session)
-    net = engine.create_network(f"h-{session}", labels)
-    node = Node("lonely-1", "lonely", f"h-{session}-lonely-1")
-    try:
-        node.ip = engine.run_node(base_image, node.container, node.name, net.name, [node.name],
-                                  dict(labels, **{"harness.role": "lonely",
-                                                  "harness.node": node.name})).ip
+    with bare_session(engine, "it-bootstrap") as session:
+        node = session.node(base_image, "lonely-1")
         nb.wait_systemd(engine, node)
-        yield engine, node, net
-    finally:
-        engine.remove_by_labels({"harness.session": session})
-        stop_reaper(reaper)
-        assert leftovers(engine, session) == []
+        yield engine, node, session.net
 
 
 def install(engine, node) -> None:

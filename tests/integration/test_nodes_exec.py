@@ -2,32 +2,19 @@
 from __future__ import annotations
 
 import http.client
-import secrets
 import time
 
 import pytest
 
-from harness.nodes.reaper import session_labels, start_reaper, stop_reaper
-from tests.integration.nodes_support import leftovers
+from tests.integration.nodes_support import bare_session
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
 def busy_node(engine, base_image):
-    session = "t" + secrets.token_hex(5)
-    labels = dict(session_labels(session), **{"harness.cluster": "it-exec"})
-    reaper = start_reaper(session)
-    net = engine.create_network(f"h-{session}", labels)
-    container = f"h-{session}-busy-1"
-    try:
-        engine.run_node(base_image, container, "busy-1", net.name, ["busy-1"],
-                        dict(labels, **{"harness.role": "busy", "harness.node": "busy-1"}))
-        yield container
-    finally:
-        engine.remove_by_labels({"harness.session": session})
-        stop_reaper(reaper)
-        assert leftovers(engine, session) == []
+    with bare_session(engine, "it-exec") as session:
+        yield session.node(base_image, "busy-1").container
 
 
 def test_answers_that_arrive_with_the_headers_are_kept(engine, busy_node, monkeypatch):

@@ -1,16 +1,13 @@
 """Nodes that keep /usr and /var in RAM, in a real container: overlays, systemd, nothing on disk."""
 from __future__ import annotations
 
-import secrets
-
 import pytest
 
 from harness.errors import NodeError
 from harness.nodes import bootstrap as nb
 from harness.nodes.bootstrap import Node
 from harness.nodes.ramdisk import RAM_DIRS, RAM_MOUNT
-from harness.nodes.reaper import session_labels, start_reaper, stop_reaper
-from tests.integration.nodes_support import leftovers
+from tests.integration.nodes_support import bare_session
 
 pytestmark = pytest.mark.docker
 
@@ -18,23 +15,11 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def nodes(engine, base_image):
     """Two booted nodes on one labelled network: one with RAM dirs, one on its disk layer."""
-    session = "t" + secrets.token_hex(5)
-    labels = dict(session_labels(session), **{"harness.cluster": "it-ramdisk"})
-    reaper = start_reaper(session)
-    net = engine.create_network(f"h-{session}", labels)
-    ram, disk = (Node(f"{kind}-1", kind, f"h-{session}-{kind}-1") for kind in ("ram", "disk"))
-    try:
-        for node, dirs in ((ram, RAM_DIRS), (disk, ())):
-            engine.run_node(base_image, node.container, node.name, net.name, [node.name],
-                            dict(labels, **{"harness.role": node.role, "harness.node": node.name}),
-                            dirs)
+    with bare_session(engine, "it-ramdisk") as session:
+        ram, disk = session.node(base_image, "ram-1", RAM_DIRS), session.node(base_image, "disk-1")
         for node in (ram, disk):
             assert nb.wait_systemd(engine, node) == ("running", [])
         yield engine, ram, disk
-    finally:
-        engine.remove_by_labels({"harness.session": session})
-        stop_reaper(reaper)
-        assert leftovers(engine, session) == []
 
 
 def sh(engine, node: Node, cmd: str) -> str:
