@@ -81,7 +81,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise UsageError(f"cluster {state['cluster']} is already up here; `harness down` first")
     spec = {"name": "up-" + "-".join(roles), "repo": str(repo), "roles": roles,
             "environment": args.env, "image": args.image,
-            "node_disk": getattr(args, "node_disk", "ram")}
+            "node_disk": args.node_disk}
     keeper = subprocess.Popen([sys.executable, "-m", "harness.nodes.commands", json.dumps(spec)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -16,8 +16,9 @@ from harness.errors import UsageError
 NODE_DISKS = ("ram", "disk")
 RAM_DIRS = ("/usr", "/var")
 RAM_MOUNT = "/.harness-rw"  # a tmpfs the engine mounts; the overlays' upper and work dirs
-# exec/suid/dev: packages install binaries (sudo is setuid) into the overlay's upper dir.
-RAM_MOUNT_OPTIONS = "rw,exec,suid,dev,mode=0700"
+# The engine's tmpfs defaults (noexec, nosuid) do not reach files seen through the overlay:
+# its own mount decides, and setuid binaries installed there work (tested).
+RAM_MOUNT_OPTIONS = "rw,mode=0700"
 DEFAULT_INIT = ["/sbin/init"]
 
 

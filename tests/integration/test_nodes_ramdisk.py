@@ -52,7 +52,9 @@ def test_what_a_node_writes_there_is_in_ram_not_in_its_disk_layer(nodes):
 
 
 def test_setuid_binaries_installed_there_keep_working(nodes):
+    """The tmpfs below is nosuid (the engine's default); the overlay on top decides."""
     engine, ram, _ = nodes
+    assert "nosuid" in sh(engine, ram, f"findmnt -n -o OPTIONS {RAM_MOUNT}")
     sh(engine, ram, "cp /usr/bin/id /usr/local/bin/suid-id && chmod 4755 /usr/local/bin/suid-id")
     assert sh(engine, ram, "su -s /bin/sh nobody -c '/usr/local/bin/suid-id -u'") == "0"
 
