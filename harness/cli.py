@@ -171,8 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roles", nargs="+", metavar="ROLE[=COUNT]")
     p.add_argument("--env", default="_default")
     p.add_argument("--image", help="node image (default: the base image, built if needed)")
-    p.add_argument("--node-disk", choices=NODE_DISKS, default="ram",
-                   help="where nodes keep what they write to /usr and /var (default: ram)")
+    p.add_argument("--node-disk", choices=NODE_DISKS, default="auto",
+                   help="where nodes keep what they write to /usr and /var (default: auto, "
+                        "ram when the engine's host has 7 GiB or more)")
     _add_repo(p)
     p.set_defaults(func=cmd_nodes)
     for name, helptext in (("converge", "re-run the agent on a node"),

@@ -47,9 +47,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the containers of a cluster with a failed test and print how to log in")
     group.addoption("--image", dest="harness_image", default=None,
                     help="node image to use instead of the base image built from images/")
-    group.addoption("--node-disk", dest="harness_node_disk", default="ram", choices=NODE_DISKS,
+    group.addoption("--node-disk", dest="harness_node_disk", default="auto", choices=NODE_DISKS,
                     help="where nodes keep what they write to /usr and /var: ram (an overlay on "
-                         "a tmpfs, fast teardown; default) or disk (the container's layer)")
+                         "a tmpfs, fast teardown), disk (the container's layer) or auto (ram "
+                         "when the engine's host has 7 GiB or more; default)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -54,6 +54,7 @@ class Backend(Protocol):
 
     def ping(self) -> None: ...
     def image_exists(self, tag: str) -> bool: ...
+    def memory(self) -> int: ...
     def import_image(self, stream: IO[bytes], tag: str, changes: list[str]) -> None: ...
     def create_network(self, name: str, labels: dict[str, str]) -> NetworkInfo: ...
     def run_node(self, image: str, container_name: str, hostname: str, network: str,
@@ -104,6 +105,13 @@ class DockerBackend:
         """Raise EngineError unless the engine answers."""
         try:
             self.api.ping()
+        except (DockerException, OSError) as err:
+            raise EngineError(f"Docker engine at {self.base_url} does not answer: {err}") from None
+
+    def memory(self) -> int:
+        """Bytes of RAM of the engine's host (what nodes kept in RAM share)."""
+        try:
+            return int(self.api.info().get("MemTotal") or 0)
         except (DockerException, OSError) as err:
             raise EngineError(f"Docker engine at {self.base_url} does not answer: {err}") from None
 

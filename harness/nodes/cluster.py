@@ -17,7 +17,7 @@ from harness.errors import ConvergeError, HarnessError, UsageError
 from harness.nodes import bootstrap as nb
 from harness.nodes.bootstrap import Node
 from harness.nodes.passes import check_idempotent, settle
-from harness.nodes.ramdisk import ram_dirs
+from harness.nodes.ramdisk import check_node_disk, ram_dirs
 from harness.nodes.reaper import (install_sigterm_handler, remove_later, session_labels,
                                   start_reaper, stop_reaper)
 
@@ -32,7 +32,7 @@ class Cluster:
                  environment: str = "_default", image: str | None = None, backend=None,
                  from_backup: Path | None = None, progress: Callable[[str], None] = print,
                  keep_failed: bool = False, apt_proxy: str | None = None,
-                 node_disk: str = "ram") -> None:
+                 node_disk: str = "auto") -> None:
         for role, count in roles.items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 1:
                 raise UsageError(f"node count of role {role!r} must be a positive integer, "
@@ -44,7 +44,8 @@ class Cluster:
         self.from_backup, self.progress = from_backup, progress
         self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
         self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
-        self.ram_dirs = ram_dirs(node_disk)  # what nodes write there stays in RAM (decision 19)
+        self.node_disk = check_node_disk(node_disk)
+        self.ram_dirs: tuple[str, ...] = ()  # what nodes write there stays in RAM (decision 19)
         self.id = secrets.token_hex(4)
         self.session = self.id
         self.network = f"h-{self.id}"
@@ -111,6 +112,7 @@ class Cluster:
         if self.image is None:
             self.image = self._phase("image", lambda: ensure_base_image(
                 self.backend, self.progress, default_images_dir(self.repo_dir)))
+        self.ram_dirs = ram_dirs(self.node_disk, self.backend.memory())
         self._reaper = start_reaper(self.session)
         net = self._phase("network", lambda: self.backend.create_network(self.network,
                                                                          self.labels()))
@@ -121,7 +123,8 @@ class Cluster:
                                               lambda: self._serve(net.gateway))
         starter.shutdown(wait=False)
         self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
-                      f"({self.image}, network {net.name})")
+                      f"({self.image}, network {net.name}, "
+                      f"{'/usr and /var in RAM' if self.ram_dirs else 'on disk'})")
         self._phase("nodes", lambda: self._each(
             lambda node: self._bring_up(node, script, self._server_started, secret),
             fail_fast=True))

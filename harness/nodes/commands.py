@@ -120,7 +120,7 @@ def keeper_main(spec: dict) -> int:
                       environment=spec["environment"], image=spec.get("image"),
                       from_backup=repo_backup(Path(spec["repo"])),
                       progress=lambda line: print(line, flush=True),
-                      node_disk=spec.get("node_disk", "ram"))
+                      node_disk=spec.get("node_disk", "auto"))
     try:
         cluster.up()
     except HarnessError as err:

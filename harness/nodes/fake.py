@@ -42,6 +42,7 @@ class FakeBackend:
         self.removed: list[str] = []
         self.handlers: list[tuple[re.Pattern, Handler]] = []
         self.lock = threading.Lock()
+        self.memory_bytes = 16 * 2**30  # the engine host's RAM (--node-disk auto)
         self._ips = itertools.count(2)
         self.on(r"^systemctl is-system-running", lambda c, cmd: (0, "running\n"))
         self.on(r"^systemctl --failed", lambda c, cmd: (0, ""))
@@ -52,6 +53,9 @@ class FakeBackend:
 
     def ping(self) -> None:
         pass
+
+    def memory(self) -> int:
+        return self.memory_bytes
 
     def image_exists(self, tag: str) -> bool:
         return tag in self.images

@@ -13,8 +13,11 @@ import shlex
 
 from harness.errors import UsageError
 
-NODE_DISKS = ("ram", "disk")
+NODE_DISKS = ("auto", "ram", "disk")
 RAM_DIRS = ("/usr", "/var")
+# auto: RAM when the engine's host has this much. The suite with -n 2 peaks at ~4.2 GB used
+# (three JDK nodes ~1 GB each in RAM); a 4 GB laptop VM would run out, an 8 GB one does not.
+AUTO_MIN_MEMORY = 7 * 2**30
 RAM_MOUNT = "/.harness-rw"  # a tmpfs the engine mounts; the overlays' upper and work dirs
 # The engine's tmpfs defaults (noexec, nosuid) do not reach files seen through the overlay:
 # its own mount decides, and setuid binaries installed there work (tested).
@@ -22,10 +25,16 @@ RAM_MOUNT_OPTIONS = "rw,mode=0700"
 DEFAULT_INIT = ["/sbin/init"]
 
 
-def ram_dirs(node_disk: str) -> tuple[str, ...]:
-    """The directories a node keeps in RAM for a `--node-disk` value."""
+def check_node_disk(node_disk: str) -> str:
     if node_disk not in NODE_DISKS:
         raise UsageError(f"node disk must be one of {', '.join(NODE_DISKS)}, not {node_disk!r}")
+    return node_disk
+
+
+def ram_dirs(node_disk: str, engine_memory: int) -> tuple[str, ...]:
+    """The directories a node keeps in RAM for a `--node-disk` value and the engine's RAM."""
+    if check_node_disk(node_disk) == "auto":
+        node_disk = "ram" if engine_memory >= AUTO_MIN_MEMORY else "disk"
     return RAM_DIRS if node_disk == "ram" else ()
 
 

@@ -179,16 +179,24 @@ def test_bad_counts_are_usage_errors(world, roles):
         make(world, roles=roles)
 
 
-def test_nodes_keep_usr_and_var_in_ram_unless_told_disk(world):
-    ram, disk = make(world, roles={"web": 1}), make(world, roles={"db": 1}, node_disk="disk")
-    ram.up()
-    disk.up()
-    boxes = world.backend.containers
-    assert boxes[f"h-{ram.id}-web-1"].ram_dirs == ("/usr", "/var")
-    assert boxes[f"h-{disk.id}-db-1"].ram_dirs == ()
-    ram.down()
-    disk.down()
-    with pytest.raises(UsageError, match="node disk must be one of ram, disk, not 'tmpfs'"):
+@pytest.mark.parametrize("node_disk, memory_gib, in_ram", [
+    ("auto", 16, True), ("auto", 6, False), ("ram", 6, True), ("disk", 16, False)])
+def test_nodes_keep_usr_and_var_in_ram_by_the_option_and_the_engine_ram(
+        world, node_disk, memory_gib, in_ram):
+    world.backend.memory_bytes = memory_gib * 2**30
+    lines: list[str] = []
+    c = Cluster("spec-x", repo_dir=world.repo, image="harness/base:test", roles={"web": 1},
+                backend=world.backend, progress=lines.append, node_disk=node_disk)
+    c.up()
+    assert world.backend.containers[f"h-{c.id}-web-1"].ram_dirs == (
+        ("/usr", "/var") if in_ram else ())
+    assert any(line.endswith("/usr and /var in RAM)" if in_ram else "on disk)")
+               for line in lines if "starting 1 node(s)" in line)
+    c.down()
+
+
+def test_a_bad_node_disk_is_a_usage_error(world):
+    with pytest.raises(UsageError, match="node disk must be one of auto, ram, disk, not 'tmpfs'"):
         make(world, node_disk="tmpfs")
 
 
