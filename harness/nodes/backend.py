@@ -271,7 +271,8 @@ class DockerBackend:
 
         The fast half of a teardown (~0.15 s): nothing runs any more. Removing the stopped
         containers and their network (remove_by_labels) is the slow half: a JDK node's disk
-        layer takes ~1.5 s to delete on this host, the network ~0.2 s of iptables work.
+        layer takes ~1.5 s to delete on this host (~0.05 s with its /usr and /var in RAM), the
+        network ~0.2 s of iptables work.
         """
         try:
             running = self.api.containers(filters={"label": _selector(labels)})

@@ -10,6 +10,7 @@ a kernel without overlayfs), the node boots on its disk as before and says so in
 from __future__ import annotations
 
 import shlex
+from typing import Callable
 
 from harness.errors import UsageError
 
@@ -31,10 +32,11 @@ def check_node_disk(node_disk: str) -> str:
     return node_disk
 
 
-def ram_dirs(node_disk: str, engine_memory: int) -> tuple[str, ...]:
-    """The directories a node keeps in RAM for a `--node-disk` value and the engine's RAM."""
+def ram_dirs(node_disk: str, engine_memory: Callable[[], int]) -> tuple[str, ...]:
+    """The directories a node keeps in RAM for a `--node-disk` value; the engine's RAM is
+    asked for (one API call) only by `auto`."""
     if check_node_disk(node_disk) == "auto":
-        node_disk = "ram" if engine_memory >= AUTO_MIN_MEMORY else "disk"
+        node_disk = "ram" if engine_memory() >= AUTO_MIN_MEMORY else "disk"
     return RAM_DIRS if node_disk == "ram" else ()
 
 

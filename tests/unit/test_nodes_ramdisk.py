@@ -10,8 +10,11 @@ from harness.nodes.ramdisk import (AUTO_MIN_MEMORY, RAM_DIRS, RAM_MOUNT, entrypo
 
 
 def test_auto_means_ram_on_an_engine_host_with_enough_memory():
-    assert ram_dirs("auto", AUTO_MIN_MEMORY) == RAM_DIRS == ram_dirs("ram", 0)
-    assert ram_dirs("auto", AUTO_MIN_MEMORY - 1) == () == ram_dirs("disk", 2**40)
+    def unasked() -> int:
+        raise AssertionError("only auto asks the engine")
+
+    assert ram_dirs("auto", lambda: AUTO_MIN_MEMORY) == RAM_DIRS == ram_dirs("ram", unasked)
+    assert ram_dirs("auto", lambda: AUTO_MIN_MEMORY - 1) == () == ram_dirs("disk", unasked)
 
 
 def test_the_image_init_runs_after_the_script_as_pid_1_would():
