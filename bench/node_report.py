@@ -5,7 +5,6 @@ import re
 import statistics
 from datetime import datetime
 
-
 SHARED = ("engine", "image", "network", "server")  # cluster_timings phases before the nodes
 
 from node_recorder import _sum_resources
@@ -227,7 +226,8 @@ def print_medians(all_runs: list[list[dict]]) -> None:
             print("   " + f"{name:14s}" + "".join(f"{v:11.2f}" for v in vals))
         print("   overhead parts (median over nodes and runs):")
         for key in runs[0]["nodes"][names[0]]["overhead"]:
-            print(f"     {key:36s} {med([x['overhead'][key] for r in runs for x in r['nodes'].values()]):6.2f} s")
+            value = med([x['overhead'][key] for r in runs for x in r['nodes'].values()])
+            print(f"     {key:36s} {value:6.2f} s")
         passes: dict[str, list[tuple[float, float, float]]] = {}
         for r in runs:
             for x in r["nodes"].values():
@@ -259,7 +259,9 @@ def print_medians(all_runs: list[list[dict]]) -> None:
                   f"{med([c['per_node'] for c in crit]):.2f} s per node (runs: "
                   + ", ".join(f"{c['per_node']:.2f}" for c in crit) + ")")
         overall = med([x["overhead_total"] for r in runs for x in r["nodes"].values()])
+        local = med([x['overhead_total'] - x['overhead']['shared / nodes']
+                     for r in runs for x in r['nodes'].values()])
         print(f"   harness overhead per node: median {overall:.2f} s (target < 2 s); of which "
               "node-local (container, systemd, bootstrap and passes beyond the agent's "
-              f"resources) {med([x['overhead_total'] - x['overhead']['shared / nodes'] for r in runs for x in r['nodes'].values()]):.2f} s; not counted: "
+              f"resources) {local:.2f} s; not counted: "
               f"pytest start + collection {med([r['shared']['pytest process'] for r in runs]):.2f} s per run")

@@ -45,7 +45,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 from node_recorder import child

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
 from harness.errors import HarnessError, UsageError, ValidationError
 from harness.nodes.ramdisk import NODE_DISKS
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
@@ -38,7 +39,7 @@ class Client:
                                          timeout=Timeout(connect=10.0, read=timeout))
 
     @classmethod
-    def from_token_file(cls, url: str, path: Path, **kw: Any) -> "Client":
+    def from_token_file(cls, url: str, path: Path, **kw: Any) -> Client:
         """A client with the token read from path (UsageError naming it when missing/empty)."""
         try:
             token = Path(path).read_text().strip()
@@ -109,7 +110,7 @@ class Client:
     def close(self) -> None:
         self._pool.clear()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:

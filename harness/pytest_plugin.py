@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from harness.errors import HarnessError, UsageError
 from harness.nodes.ramdisk import NODE_DISKS
+from harness.nodes.spec import ClusterSpec
 from harness.repo import repo_backup
 
 CLUSTERS = pytest.StashKey[dict[str, Any]]()   # module nodeid -> Cluster
 FAILED = pytest.StashKey[set[str]]()           # module nodeids with a failed test
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    """What a spec module's `cluster` marker asks for."""
-
-    roles: dict[str, int]
-    environment: str
-    from_backup: Path | None
-
-    def node_names(self) -> list[str]:
-        return [f"{role}-{i}" for role, count in self.roles.items() for i in range(1, count + 1)]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,20 +56,11 @@ def repo_dir(config: pytest.Config) -> Path:
 
 def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> ClusterSpec:
     """Validate a cluster marker: role=count pairs, env, optional from_backup."""
-    if marker.args:
-        raise UsageError(f"{where}: pytest.mark.cluster takes keywords only, e.g. cluster(zookeeper=3, env='production')")
     kwargs = dict(marker.kwargs)
-    env = config.getoption("harness_env") or kwargs.pop("env", "_default")
-    kwargs.pop("env", None)
     backup = kwargs.pop("from_backup", None)
-    roles: dict[str, int] = {}
-    for role, count in kwargs.items():
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise UsageError(f"{where}: cluster({role}={count!r}): the count must be a whole number >= 1")
-        roles[role] = count
-    if not roles:
-        raise UsageError(f"{where}: pytest.mark.cluster names no role")
-    return ClusterSpec(roles, env, repo_backup(repo_dir(config), backup))
+    return ClusterSpec.from_marker(marker.args, kwargs, where=where,
+                                   env_override=config.getoption("harness_env"),
+                                   from_backup=repo_backup(repo_dir(config), backup))
 
 
 def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:
@@ -137,9 +117,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
         pytest.fail(f"{request.node.path}: no cluster marker; add "
                     "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
     name = Path(str(request.node.path)).stem.removeprefix("test_").replace("_", "-")
-    the_cluster = Cluster(name, repo_dir=repo_dir(config), roles=spec.roles,
-                          environment=spec.environment, image=config.getoption("harness_image"),
-                          from_backup=spec.from_backup, progress=_progress(config),
+    the_cluster = Cluster(name, spec, repo_dir=repo_dir(config),
+                          image=config.getoption("harness_image"), progress=_progress(config),
                           keep_failed=config.getoption("--keep-failed"),
                           node_disk=config.getoption("harness_node_disk"))
     modid = request.node.nodeid

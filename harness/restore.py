@@ -14,9 +14,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from harness.client import bulk_bodies, run_all
 from harness.errors import Problem, UsageError, ValidationError
@@ -183,7 +184,7 @@ def backup(client, to_dir: Path) -> str:
     payload.data_bags = {bag: {d["id"]: d for d in client.search(bag)}
                          for bag in client.get("/data")}
     manifests: dict[tuple[str, str], dict] = {}
-    run_all([lambda key=(cb, v): manifests.__setitem__(key, client.get("/cookbooks/%s/%s" % key))
+    run_all([lambda key=(cb, v): manifests.__setitem__(key, client.get("/cookbooks/{}/{}".format(*key)))
              for cb, info in client.get("/cookbooks").items() for v in info["versions"]])
     payload.cookbooks = dict.fromkeys(manifests)  # type: ignore[arg-type]  # counted only
     checksums = sorted({f["checksum"] for m in manifests.values() for f in m["files"]})

@@ -7,8 +7,8 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import AGENT_VERSION
 from .api import Api

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .api import Api
 from .errors import AgentError, ServerError

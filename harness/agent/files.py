@@ -184,7 +184,7 @@ class Directory(_Managed):
             try:
                 path.rmdir()
             except OSError as exc:
-                raise self.fail(f"cannot remove {path}: {exc.strerror} (recursive=False)")
+                raise self.fail(f"cannot remove {path}: {exc.strerror} (recursive=False)") from None
         return self.report([f"delete directory {path}"])
 
 

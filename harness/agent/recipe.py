@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .accounts import Group, User
 from .errors import AgentError, RecipeError, ResourceFailure

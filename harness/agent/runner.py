@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import ohai, shell
 from .api import Api
@@ -119,7 +119,7 @@ class Run:
 
     def execute(self) -> dict:
         """The whole run; failures of recipes/resources go into the report, not raised."""
-        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         t0 = time.monotonic()
         failure = None
         converger: Converger | None = None

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence, Union
 
-Command = Union[str, Sequence[str]]
+Command = str | Sequence[str]
 
 
 @dataclass

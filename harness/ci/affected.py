@@ -178,7 +178,7 @@ class Analysis:
         for what, doc in docs:
             if bag in _strings([doc.get("default_attributes"), doc.get("override_attributes")]):
                 return f"{what} names it in its attributes"
-        quoted = re.compile(r"""["']%s["']""" % re.escape(bag))
+        quoted = re.compile(r"""["']""" + re.escape(bag) + r"""["']""")
         for name, via in reach.cookbooks.items():
             cb = repo.cookbooks.get(name)
             text = self._cookbook_text(name)

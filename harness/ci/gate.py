@@ -12,9 +12,9 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from harness.ci import junit
 from harness.ci.matrix import Matrix, compute_matrix
@@ -208,7 +208,8 @@ def summary_table(results: list[StageResult]) -> str:
              for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i == 0 or i == 1 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=False))).rstrip()
+             for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     verdict = "gate passed" if all(r.ok for r in results) else "gate FAILED"
     details = [f"{r.stage}: {r.detail}" for r in results if r.detail and r.status != "not run"]

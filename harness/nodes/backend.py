@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 import tarfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Callable, Protocol
+from typing import IO, Protocol
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -19,9 +20,9 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from harness.errors import EngineError, NodeError
 from harness.nodes import ramdisk
 from harness.nodes.execstream import STDERR, collect, start_exec
+from harness.nodes.labels import SESSION
 
 LABEL_PREFIX = "harness."
-SESSION_LABEL = "harness.session"
 # Flags systemd needs as PID 1 in a container on this host (cgroup v1; v2 handled below).
 SYSTEMD_TMPFS = {"/run": "rw,exec", "/run/lock": "rw", "/tmp": "rw,exec"}
 SYSTEMD_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
@@ -317,7 +318,7 @@ class DockerBackend:
 
     def labelled(self) -> list[dict[str, str]]:
         """Labels of every harness container and network (the reaper's and clean's view)."""
-        selector = {"label": [SESSION_LABEL]}
+        selector = {"label": [SESSION]}
         try:
             found = [dict(c.get("Labels") or {}, kind="container", id=c["Id"])
                      for c in self.api.containers(all=True, filters=selector)]

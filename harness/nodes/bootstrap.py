@@ -6,9 +6,9 @@ agent exactly the way the test harness does. All engine access goes through the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from harness.errors import BootstrapError, ConvergeError, NodeError, UsageError
 from harness.nodes.waits import wait_until

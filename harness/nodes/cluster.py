@@ -9,17 +9,19 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import ConvergeError, HarnessError, UsageError
 from harness.nodes import bootstrap as nb
 from harness.nodes.bootstrap import Node
+from harness.nodes.labels import SESSION, node_labels
 from harness.nodes.passes import check_idempotent, settle
 from harness.nodes.ramdisk import check_node_disk, ram_dirs
-from harness.nodes.reaper import (install_sigterm_handler, remove_later, session_labels,
-                                  start_reaper, stop_reaper)
+from harness.nodes.reaper import install_sigterm_handler, remove_later, start_reaper, stop_reaper
+from harness.nodes.spec import ClusterSpec
 
 VALIDATOR = "harness-validator"
 MAX_WORKERS = 16
@@ -28,20 +30,15 @@ MAX_WORKERS = 16
 class Cluster:
     """One spec module's cluster. Use as a context manager, or call up() and down()."""
 
-    def __init__(self, name: str, *, repo_dir: Path, roles: dict[str, int],
-                 environment: str = "_default", image: str | None = None, backend=None,
-                 from_backup: Path | None = None, progress: Callable[[str], None] = print,
+    def __init__(self, name: str, spec: ClusterSpec, *, repo_dir: Path,
+                 image: str | None = None, backend=None,
+                 progress: Callable[[str], None] = print,
                  keep_failed: bool = False, apt_proxy: str | None = None,
                  node_disk: str = "auto") -> None:
-        for role, count in roles.items():
-            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-                raise UsageError(f"node count of role {role!r} must be a positive integer, "
-                                 f"not {count!r}")
-        if not roles:
-            raise UsageError("a cluster needs at least one role")
-        self.name, self.repo_dir, self.environment = name, Path(repo_dir), environment
-        self.roles, self.image, self.backend = dict(roles), image, backend
-        self.from_backup, self.progress = from_backup, progress
+        self.name, self.spec, self.repo_dir = name, spec, Path(repo_dir)
+        self.environment, self.roles = spec.environment, dict(spec.roles)
+        self.image, self.backend = image, backend
+        self.from_backup, self.progress = spec.from_backup, progress
         self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
         self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
         self.node_disk = check_node_disk(node_disk)
@@ -50,8 +47,7 @@ class Cluster:
         self.session = self.id
         self.network = f"h-{self.id}"
         self.nodes: dict[str, Node] = {
-            f"{role}-{i}": Node(f"{role}-{i}", role, f"h-{self.id}-{role}-{i}")
-            for role, count in roles.items() for i in range(1, count + 1)}
+            n: Node(n, role, f"h-{self.id}-{n}") for n, role in spec.node_roles().items()}
         self.server = self.client = None
         self.reports: dict[str, list[dict]] = {n: [] for n in self.nodes}
         self.logs: dict[str, str] = {n: "" for n in self.nodes}
@@ -64,7 +60,7 @@ class Cluster:
         self._down = self._kept = False
 
     # lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         self.up()
         return self
 
@@ -73,12 +69,10 @@ class Cluster:
 
     def labels(self, node: Node | None = None) -> dict[str, str]:
         """Labels of the cluster's resources (contracts: "Containers, labels, sessions")."""
-        labels = dict(session_labels(self.session), **{"harness.cluster": self.name})
-        if node:
-            labels.update({"harness.role": node.role, "harness.node": node.name})
-        return labels
+        return node_labels(self.session, self.name, node.role if node else None,
+                           node.name if node else None)
 
-    def up(self) -> "Cluster":
+    def up(self) -> Cluster:
         """Bring the whole cluster up; on any failure (or Ctrl-C) tear it down and re-raise."""
         install_sigterm_handler()
         started = time.monotonic()
@@ -156,7 +150,7 @@ class Cluster:
                                       for n, node in self.nodes.items()}
         done, _ = wait(futures.values(),
                        return_when=FIRST_EXCEPTION if fail_fast else ALL_COMPLETED)
-        for name, future in futures.items():
+        for future in futures.values():
             if future in done and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
         return {name: future.result() for name, future in futures.items()}
@@ -207,7 +201,7 @@ class Cluster:
             remove_later(self._remove_all)  # kills too: running execs return
         elif self.backend is not None:
             try:  # kill the nodes first: running execs return, so the pool can stop
-                self.backend.stop_by_labels({"harness.session": self.session})
+                self.backend.stop_by_labels({SESSION: self.session})
             except HarnessError:
                 pass  # the removal (or else the reaper) takes them anyway
         if self._pool is not None:
@@ -222,7 +216,7 @@ class Cluster:
     def _remove_all(self) -> None:
         started = time.monotonic()
         try:  # also removes a container whose create was in flight
-            self.backend.remove_by_labels({"harness.session": self.session})
+            self.backend.remove_by_labels({SESSION: self.session})
             stop_reaper(self._reaper)  # else it stays and sweeps when we exit
         except HarnessError as err:
             self.progress(f"cluster {self.name}: cleanup incomplete ({err}); the reaper "

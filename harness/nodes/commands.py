@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 
 from harness.errors import EngineError, HarnessError, NotFound, ReadinessTimeout, UsageError
-from harness.nodes.reaper import pid_alive, pid_start
+from harness.nodes.labels import pid_start
+from harness.nodes.reaper import pid_alive
+from harness.nodes.spec import ClusterSpec
 
 STATE_DIR = Path(".harness")
 READY = "harness-keeper: ready"
@@ -27,19 +29,6 @@ READY = "harness-keeper: ready"
 
 def state_dir() -> Path:
     return Path.cwd() / STATE_DIR
-
-
-def parse_roles(items: list[str]) -> dict[str, int]:
-    """["web=2", "db"] -> {"web": 2, "db": 1}; UsageError on anything else."""
-    roles: dict[str, int] = {}
-    for item in items:
-        role, sep, count = item.partition("=")
-        if not role or (sep and not count.isdigit()) or (sep and int(count) < 1):
-            raise UsageError(f"bad ROLE[=COUNT] {item!r}: COUNT must be a positive integer")
-        if role in roles:
-            raise UsageError(f"role {role!r} given twice")
-        roles[role] = int(count) if sep else 1
-    return roles
 
 
 def load_state(required: bool = True) -> dict | None:
@@ -73,7 +62,7 @@ def _check_repo(repo: Path, roles: dict[str, int], env: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    roles = parse_roles(args.roles)
+    roles = ClusterSpec.from_args(args.roles, args.env).roles
     repo = Path(args.repo).resolve()
     _check_repo(repo, roles, args.env)
     state = load_state(required=False)
@@ -116,9 +105,10 @@ def keeper_main(spec: dict) -> int:
     install_sigterm_handler()
     from harness.repo import repo_backup
 
-    cluster = Cluster(spec["name"], repo_dir=Path(spec["repo"]), roles=spec["roles"],
-                      environment=spec["environment"], image=spec.get("image"),
-                      from_backup=repo_backup(Path(spec["repo"])),
+    cluster_spec = ClusterSpec(spec["roles"], spec["environment"],
+                               repo_backup(Path(spec["repo"])))
+    cluster = Cluster(spec["name"], cluster_spec, repo_dir=Path(spec["repo"]),
+                      image=spec.get("image"),
                       progress=lambda line: print(line, flush=True),
                       node_disk=spec.get("node_disk", "auto"))
     try:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import codecs
 import struct
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 STDOUT, STDERR = 1, 2
 HEADER = struct.Struct(">BxxxL")  # stream type, 3 padding bytes, payload size (big endian)

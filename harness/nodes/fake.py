@@ -8,11 +8,13 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Callable
+from typing import IO
 
 from harness.errors import EngineError, NodeError
 from harness.nodes.backend import ContainerInfo, NetworkInfo, StreamFn
+from harness.nodes.labels import SESSION
 
 Handler = Callable[[str, list[str]], tuple[int, str]]
 
@@ -148,9 +150,9 @@ class FakeBackend:
 
     def labelled(self) -> list[dict[str, str]]:
         found = [dict(c.labels, kind="container", id=n) for n, c in self.containers.items()
-                 if "harness.session" in c.labels]
+                 if SESSION in c.labels]
         found += [dict(lab, kind="network", id=n) for n, lab in self.networks.items()
-                  if "harness.session" in lab]
+                  if SESSION in lab]
         return found
 
 

@@ -7,7 +7,7 @@ any of them would now answer differently, every node converges again (contracts.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from harness.errors import IdempotenceError
 

@@ -10,7 +10,7 @@ a kernel without overlayfs), the node boots on its disk as before and says so in
 from __future__ import annotations
 
 import shlex
-from typing import Callable
+from collections.abc import Callable
 
 from harness.errors import UsageError
 

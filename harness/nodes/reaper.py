@@ -15,33 +15,24 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import Callable
 
-from tenacity import (Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt,
-                      stop_after_delay, wait_fixed)
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from harness.errors import EngineError
+from harness.nodes.labels import PID, PID_START, SESSION, pid_start
 
-SESSION = "harness.session"
-PID = "harness.pid"
-PID_START = "harness.pid_start"
 POLL = 0.5
 DOCKER_CHECK_EVERY = 10  # polls between "are my resources still there?" checks (5 s)
 SWEEP_WAIT = 1.0  # between the sweeps after the controller died
-
-
-def pid_start(pid: int) -> str | None:
-    """Start time (clock ticks since boot) of pid, or None when it is gone or a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
-    if fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
 
 
 def pid_alive(pid: int | str | None, start: str | None) -> bool:
@@ -51,12 +42,6 @@ def pid_alive(pid: int | str | None, start: str | None) -> bool:
     except (TypeError, ValueError):
         return False
     return current is not None and (not start or current == start)
-
-
-def session_labels(session: str, pid: int | None = None) -> dict[str, str]:
-    """The labels that tie a resource to its session and controlling process."""
-    pid = pid or os.getpid()
-    return {SESSION: session, PID: str(pid), PID_START: pid_start(pid) or ""}
 
 
 def start_reaper(session: str, pid: int | None = None) -> subprocess.Popen:

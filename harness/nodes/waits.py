@@ -6,10 +6,17 @@ last error seen, so a failed spec explains itself.
 from __future__ import annotations
 
 import socket
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
-from tenacity import (RetryError, Retrying, retry_if_exception_type, retry_if_result,
-                      stop_after_delay, wait_fixed)
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from harness.errors import ReadinessTimeout
 

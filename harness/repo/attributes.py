@@ -6,7 +6,8 @@ compiled policy without corrupting stored documents.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def copy_value(value: Any) -> Any:

@@ -7,8 +7,8 @@ version that depends on it and what brought that in), so a failure can name the 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from harness.errors import SolveError, UsageError
 from harness.repo.versions import Constraint, Version

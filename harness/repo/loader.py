@@ -15,8 +15,14 @@ from pathlib import Path
 from harness.errors import Problem, ValidationError
 from harness.repo.cookbook import Cookbook, read_cookbook
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
-from harness.repo.validate import (COOKBOOK_RE, SHAPES, check_document, check_item,
-                                   check_references, name_issue)
+from harness.repo.validate import (
+    COOKBOOK_RE,
+    SHAPES,
+    check_document,
+    check_item,
+    check_references,
+    name_issue,
+)
 
 DOCUMENT_DIRS = (("role", "roles"), ("environment", "environments"), ("node", "nodes"))
 COOKBOOK_DIRS = ("cookbooks", "site-cookbooks")

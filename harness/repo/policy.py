@@ -5,7 +5,8 @@ solve over the reached cookbooks, merge. Nothing is cached between calls (the st
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from harness.errors import NotFound
 from harness.repo.attributes import merge_precedence

@@ -8,9 +8,9 @@ The walk is iterative so deep role chains cannot hit Python's recursion limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable
 
 from harness.errors import NotFound, UsageError
 from harness.repo.versions import Version

@@ -8,7 +8,8 @@ that do not exist, role cycles (per environment) and cookbook dependency cycles.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from harness.errors import UsageError
 from harness.repo.runlist import RunListItem, parse_item

@@ -11,8 +11,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from harness.errors import NotFound, UsageError
 from harness.repo.validate import name_issue

@@ -15,8 +15,8 @@ from aiohttp import web
 
 from harness.errors import HarnessError, NotFound, ServerError, SolveError, UsageError
 from harness.server.auth import Authenticator, Rule, allow, may_register
-from harness.server.documents import check_name
 from harness.server.bulk import paused_gc
+from harness.server.documents import check_name
 from harness.server.store import Store, dumps
 
 log = logging.getLogger(__name__)

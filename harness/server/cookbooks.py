@@ -76,7 +76,7 @@ class CookbooksMixin:
                  for name, versions in docs.items() for version, doc in versions.items()]
         with self._lock:
             verdicts = [self._admissible(manifest) for manifest in ready]
-            for manifest, verdict in zip(ready, verdicts):
+            for manifest, verdict in zip(ready, verdicts, strict=True):
                 self._apply_manifest(manifest, False, verdict)
         return len(ready)
 

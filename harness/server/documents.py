@@ -7,8 +7,9 @@ backup of what is stored is byte-for-byte stable. Bad input is a UsageError (HTT
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import HarnessError, UsageError
 from harness.repo.validate import name_issue

@@ -11,8 +11,9 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
@@ -40,7 +41,7 @@ class ConfigServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "ConfigServer":
+    def start(self) -> ConfigServer:
         """Listen, then return self; UsageError when the address cannot be bound."""
         if self._thread is not None:
             return self
@@ -95,7 +96,7 @@ class ConfigServer:
         thread.join(timeout=30)
         self._thread = None
 
-    def __enter__(self) -> "ConfigServer":
+    def __enter__(self) -> ConfigServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -18,7 +18,6 @@ from harness.server.cookbooks import CookbooksMixin
 from harness.server.documents import BUILTIN, check_name, normalise, normalise_item
 from harness.server.search import Index, flatten, flatten_layers
 
-
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 

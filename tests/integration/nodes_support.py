@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from harness.nodes.bootstrap import Node
-from harness.nodes.reaper import session_labels, start_reaper, stop_reaper
+from harness.nodes.labels import node_labels
+from harness.nodes.reaper import start_reaper, stop_reaper
 
 NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
 
@@ -22,7 +23,7 @@ class Session:
 
     def __init__(self, engine, cluster: str) -> None:
         self.engine, self.id = engine, "t" + secrets.token_hex(5)
-        self.labels = dict(session_labels(self.id), **{"harness.cluster": cluster})
+        self.labels = node_labels(self.id, cluster)
         self.net = None
 
     def node(self, image: str, name: str, ram_dirs: tuple[str, ...] = ()) -> Node:

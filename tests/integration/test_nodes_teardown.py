@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from harness.nodes.reaper import PID, PID_START, SESSION, clean, pid_start
+from harness.nodes.labels import PID, PID_START, SESSION, pid_start
+from harness.nodes.reaper import clean
 from harness.waits import eventually
 from tests.integration.nodes_support import NODE_REPO, leftovers
 
@@ -21,10 +22,11 @@ pytestmark = pytest.mark.docker
 SESSION_OWNER = textwrap.dedent("""
     import signal, sys
     from harness.nodes.backend import DockerBackend
-    from harness.nodes.reaper import session_labels, start_reaper
+    from harness.nodes.labels import node_labels
+    from harness.nodes.reaper import start_reaper
     session, image = sys.argv[1:3]
     backend = DockerBackend()
-    labels = dict(session_labels(session), **{"harness.cluster": "it-reaper"})
+    labels = node_labels(session, "it-reaper")
     start_reaper(session)
     net = backend.create_network("h-" + session, labels)
     backend.run_node(image, f"h-{session}-victim-1", "victim-1", net.name, ["victim-1"],
@@ -38,13 +40,14 @@ CLUSTER_OWNER = textwrap.dedent("""
     import sys
     from harness.nodes import bootstrap as nb
     from harness.nodes.cluster import Cluster
+    from harness.nodes.spec import ClusterSpec
 
     def blocking_bootstrap(backend, node, cmd, stream=None):
         print("session", cluster.session, flush=True)
         return backend.exec(node.container, ["sleep", "600"])[1]
 
     nb.run_bootstrap = blocking_bootstrap
-    cluster = Cluster("it-signal", repo_dir=sys.argv[1], roles={"web": 2}, image=sys.argv[2],
+    cluster = Cluster("it-signal", ClusterSpec({"web": 2}), repo_dir=sys.argv[1], image=sys.argv[2],
                       progress=lambda line: None)
     try:
         cluster.up()

@@ -9,8 +9,8 @@ import pytest
 from harness.errors import ConvergeError
 from harness.nodes.cluster import Cluster
 from harness.nodes.passes import settle
+from harness.nodes.spec import ClusterSpec
 from harness.waits import eventually, wait_for_port
-
 from tests.integration.nodes_support import NODE_REPO, leftovers
 
 pytestmark = pytest.mark.docker
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def web(engine, base_image):
     lines: list[str] = []
-    cluster = Cluster("it-web", repo_dir=NODE_REPO, roles={"web": 2}, backend=engine,
+    cluster = Cluster("it-web", ClusterSpec({"web": 2}), repo_dir=NODE_REPO, backend=engine,
                       image=base_image, progress=lambda line: (lines.append(line), print(line)))
     started = time.monotonic()
     cluster.up()
@@ -127,7 +127,7 @@ def test_diagnostics_show_failed_units_and_converge_log(web):
 
 
 def test_broken_role_fails_naming_the_resource_and_leaves_nothing(engine, base_image):
-    cluster = Cluster("it-broken", repo_dir=NODE_REPO, roles={"broken": 1}, backend=engine,
+    cluster = Cluster("it-broken", ClusterSpec({"broken": 1}), repo_dir=NODE_REPO, backend=engine,
                       image=base_image, progress=print)
     with pytest.raises(ConvergeError) as info:
         cluster.up()

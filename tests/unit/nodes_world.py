@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 
-
 from harness.nodes import cluster as cluster_mod
 from harness.nodes.cluster import Cluster
 from harness.nodes.fake import FakeBackend

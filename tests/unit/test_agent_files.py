@@ -6,11 +6,11 @@ import pwd
 import stat
 
 import pytest
+from test_agent_support import book, context
 
 from harness.agent.errors import ResourceFailure
 from harness.agent.files import CookbookFile, Directory, File, Link, Template
 from harness.agent.node import Node
-from test_agent_support import book, context
 
 NOBODY = pwd.getpwnam("nobody")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")

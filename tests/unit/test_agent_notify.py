@@ -3,11 +3,11 @@ guards, failures naming the resource, why-run touching nothing."""
 from __future__ import annotations
 
 import pytest
+from test_agent_support import FakeRunner, context
 
 from harness.agent.converge import Converger
 from harness.agent.errors import ResourceFailure
 from harness.agent.resource import Resource
-from test_agent_support import FakeRunner, context
 
 
 class Probe(Resource):

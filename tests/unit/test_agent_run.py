@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_agent_crypto import SECRET, encrypt_value
+from test_agent_support import FakeApi, FakeRunner
 
 from harness.agent import cli
 from harness.agent.cookbooks import FileCache
 from harness.agent.errors import RecipeError
 from harness.agent.runner import Run
-from test_agent_support import FakeApi, FakeRunner
-from test_agent_crypto import SECRET, encrypt_value
 
 FACTS = {"hostname": "web-1", "fqdn": "web-1.example.com", "ipaddress": "10.0.0.9"}
 

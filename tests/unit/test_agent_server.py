@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_agent_build import bare_python
 
 from harness.agent.errors import RecipeError
 from harness.agent.runner import why_run
@@ -14,7 +15,6 @@ from harness.client import Client
 from harness.repo.encrypted import encrypt_item
 from harness.restore import restore
 from harness.server.serve import ConfigServer
-from test_agent_build import bare_python
 
 SECRET = b"s3kr1t\n"
 

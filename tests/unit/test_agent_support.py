@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from harness.agent.cookbooks import Cookbook
 from harness.agent.errors import NotFound
@@ -110,7 +111,7 @@ class FakeRunner:
         self.kwargs: list[dict] = []
         self.rules = list(rules or [])
 
-    def when(self, prefix: Any, rc: int = 0, out: str = "", err: str = "") -> "FakeRunner":
+    def when(self, prefix: Any, rc: int = 0, out: str = "", err: str = "") -> FakeRunner:
         self.rules.insert(0, (prefix, Completed(rc, out, err)))
         return self
 

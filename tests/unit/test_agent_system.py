@@ -3,12 +3,12 @@ container tests): the commands they choose and their idempotence checks."""
 from __future__ import annotations
 
 import pytest
+from test_agent_support import FakeRunner, context
 
 from harness.agent.accounts import Group, User
 from harness.agent.errors import ResourceFailure
 from harness.agent.execute import Execute
 from harness.agent.packages import Package, Service
-from test_agent_support import FakeRunner, context
 
 INSTALLED = "install ok installed 3.8.0-11"
 

@@ -9,17 +9,18 @@ import pytest
 
 from harness.errors import BootstrapError, ConvergeError, IdempotenceError, UsageError
 from harness.nodes.cluster import Cluster
-
+from harness.nodes.spec import ClusterSpec
 from tests.unit.nodes_world import SCRIPT, FakeServer, make_world, report
+
 
 @pytest.fixture
 def world(monkeypatch, tmp_path):
     return make_world(monkeypatch, tmp_path)
 
 
-def make(world, **kw) -> Cluster:
-    kw.setdefault("roles", {"web": 2, "db": 1})
-    return Cluster("spec-x", repo_dir=world.repo, image="harness/base:test",
+def make(world, roles=None, environment="_default", **kw) -> Cluster:
+    spec = ClusterSpec({"web": 2, "db": 1} if roles is None else roles, environment)
+    return Cluster("spec-x", spec, repo_dir=world.repo, image="harness/base:test",
                    backend=world.backend, progress=lambda line: None, **kw)
 
 
@@ -109,7 +110,8 @@ def test_converge_failure_report_names_resource(world):
                "failure": {"resource": "service[app]", "message": "unit failed\nmore"}}
     world.backend.on(r"agent\.pyz converge --json",
                      lambda container, cmd: (1, "log line\n" + json.dumps(failing) + "\n"))
-    with pytest.raises(ConvergeError, match=r"^node web-1: converge failed: service\[app\]: unit failed$") as info:
+    message = r"^node web-1: converge failed: service\[app\]: unit failed$"
+    with pytest.raises(ConvergeError, match=message) as info:
         c.converge("web-1")
     assert "log line" in info.value.log_tail and "log line" in c.diagnostics("web-1")
     c.down()
@@ -185,7 +187,7 @@ def test_nodes_keep_usr_and_var_in_ram_by_the_option_and_the_engine_ram(
         world, node_disk, memory_gib, in_ram):
     world.backend.memory_bytes = memory_gib * 2**30
     lines: list[str] = []
-    c = Cluster("spec-x", repo_dir=world.repo, image="harness/base:test", roles={"web": 1},
+    c = Cluster("spec-x", ClusterSpec({"web": 1}), repo_dir=world.repo, image="harness/base:test",
                 backend=world.backend, progress=lines.append, node_disk=node_disk)
     c.up()
     assert world.backend.containers[f"h-{c.id}-web-1"].ram_dirs == (

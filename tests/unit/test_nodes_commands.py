@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.nodes.commands import load_state, parse_roles
+from harness.nodes.commands import load_state
 
 NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
 
@@ -17,13 +17,6 @@ NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
 def harness(cwd, *args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
-
-
-def test_parse_roles():
-    assert parse_roles(["web=2", "db"]) == {"web": 2, "db": 1}
-    for bad in (["web=abc"], ["web="], ["=2"], ["web=-1"], ["web=0"], ["web", "web=2"]):
-        with pytest.raises(UsageError):
-            parse_roles(bad)
 
 
 def test_state_missing_or_corrupt(tmp_path, monkeypatch):

@@ -18,7 +18,9 @@ def test_result_names_like_the_agent():
 
 
 def test_stale_searches_reports_what_changed():
-    search = lambda index, q: [{"name": "zk-1"}, {"name": "zk-2"}]
+    def search(index, q):
+        return [{"name": "zk-1"}, {"name": "zk-2"}]
+
     assert stale_searches(rep(["zk-1", "zk-2"]), search) == []
     assert stale_searches({"changed": []}, search) == []
     assert stale_searches(rep(["zk-1"]), search) == ["node:role:zk ['zk-1'] -> ['zk-1', 'zk-2']"]
@@ -35,7 +37,9 @@ def test_settle_runs_passes_until_answers_match():
             last[n] = rep(members)
         return dict(last)
 
-    search = lambda index, q: [{"name": n} for n in members]
+    def search(index, q):
+        return [{"name": n} for n in members]
+
     assert settle(list(last), last.__getitem__, search, converge_all, print) == 1
     assert labels == ["converge_2"]
 

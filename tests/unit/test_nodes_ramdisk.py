@@ -5,8 +5,15 @@ import os
 import stat
 import subprocess
 
-from harness.nodes.ramdisk import (AUTO_MIN_MEMORY, RAM_DIRS, RAM_MOUNT, entrypoint,
-                                   init_script, ram_dir_of, ram_dirs)
+from harness.nodes.ramdisk import (
+    AUTO_MIN_MEMORY,
+    RAM_DIRS,
+    RAM_MOUNT,
+    entrypoint,
+    init_script,
+    ram_dir_of,
+    ram_dirs,
+)
 
 
 def test_auto_means_ram_on_an_engine_host_with_enough_memory():

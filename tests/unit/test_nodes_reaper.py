@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 from harness.nodes.fake import FakeBackend
-from harness.nodes.reaper import clean, pid_alive, pid_start, session_labels, watch
+from harness.nodes.labels import pid_start, session_labels
+from harness.nodes.reaper import clean, pid_alive, watch
 
 
 def dead_pid() -> int:

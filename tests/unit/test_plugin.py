@@ -20,11 +20,11 @@ def world(monkeypatch, tmp_path_factory):
     w.calls = []
     init, up, down, keep = Cluster.__init__, Cluster.up, Cluster.down, Cluster.keep
 
-    def fake_init(self, name, **kw):
+    def fake_init(self, name, spec, **kw):
         kw["backend"] = w.backend
         kw["image"] = kw.get("image") or "harness/base:test"
-        w.calls.append(("init", name, kw["environment"], dict(kw["roles"])))
-        init(self, name, **kw)
+        w.calls.append(("init", name, spec.environment, dict(spec.roles)))
+        init(self, name, spec, **kw)
 
     def record(label, real):
         def wrapper(self, *args, **kwargs):
