@@ -86,7 +86,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_images_build(args: argparse.Namespace) -> int:
-    from harness.images import build_images
+    from harness.nodes.images import build_images
 
     for tag in build_images(Path(args.images), progress=print, force=args.force):
         print(tag)

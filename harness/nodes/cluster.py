@@ -97,8 +97,8 @@ class Cluster:
         return result
 
     def _up(self) -> None:
-        from harness.engine import ensure_engine
-        from harness.images import default_images_dir, ensure_base_image
+        from harness.nodes.engine import ensure_engine
+        from harness.nodes.images import default_images_dir, ensure_base_image
 
         script, secret = nb.read_bootstrap_inputs(self.repo_dir)
         if self.backend is None:

@@ -153,8 +153,8 @@ def _write_state(directory: Path, cluster) -> None:
 
 
 def cmd_converge(args: argparse.Namespace) -> int:
-    from harness.engine import ensure_engine
     from harness.nodes.bootstrap import Node, run_converge
+    from harness.nodes.engine import ensure_engine
 
     state = load_state()
     info = _state_node(state, args.node)
@@ -181,7 +181,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from harness.engine import ensure_engine
+    from harness.nodes.engine import ensure_engine
     from harness.nodes.reaper import reap
     from harness.nodes.waits import wait_until
 
@@ -204,7 +204,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from harness.engine import ensure_engine
+    from harness.nodes.engine import ensure_engine
     from harness.nodes.reaper import clean
 
     containers, networks = clean(ensure_engine(print), print)

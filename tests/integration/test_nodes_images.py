@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ImageBuildError
-from harness.images import HARNESS_IMAGES, build_image, build_images, image_tag
+from harness.nodes.images import HARNESS_IMAGES, build_image, build_images, image_tag
 
 pytestmark = pytest.mark.docker
 

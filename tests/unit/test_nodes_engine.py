@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import engine
 from harness.errors import EngineError
+from harness.nodes import engine
 
 
 def test_unreachable_docker_host_is_a_clear_error(monkeypatch):

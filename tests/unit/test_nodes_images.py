@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness import images
 from harness.errors import UsageError
-from harness.images import build_image, build_images, default_images_dir, image_tag, load_definition
+from harness.nodes import images
 from harness.nodes.fake import FakeBackend
+from harness.nodes.images import build_image, build_images, default_images_dir, image_tag, load_definition
 
 
 def define(tmp_path, yaml_text="name: web\n", setup=None):

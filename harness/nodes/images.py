@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.engine import SBIN_PATH, ensure_engine, file_lock
 from harness.errors import EngineError, ImageBuildError, UsageError
+from harness.nodes.engine import SBIN_PATH, ensure_engine, file_lock
 
 Progress = Callable[[str], None]
 BUILDER_VERSION = "1"  # bump when the build procedure below changes what an image contains
