@@ -24,7 +24,7 @@ from harness.nodes.engine import SBIN_PATH, ensure_engine, file_lock
 Progress = Callable[[str], None]
 BUILDER_VERSION = "1"  # bump when the build procedure below changes what an image contains
 BASE = "base"
-HARNESS_IMAGES = Path(__file__).resolve().parent.parent / "images"
+HARNESS_IMAGES = Path(__file__).resolve().parents[2] / "images"
 BUILD_ROOT = Path("/var/tmp")  # on disk: a root filesystem does not belong in a tmpfs
 
 
