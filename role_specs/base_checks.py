@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.waits import eventually
-from role_specs.support import (FIXTURES, data_bag_item, expected_ports, listening_ports,
-                                read_banner)
+from role_specs.support import FIXTURES, data_bag_item, expected_ports, listening_ports, read_banner
 
 __all__ = [
     "test_base_last_converge_changed_nothing",
