@@ -31,11 +31,12 @@ class Api:
         return self.request("POST", path, doc)
 
     def get_file(self, checksum: str) -> bytes:
-        return self.request("GET", f"/file_store/{checksum}", raw=True)
+        data: bytes = self.request("GET", f"/file_store/{checksum}", raw=True)
+        return data
 
-    def search(self, index: str, query: str) -> list[dict]:
+    def search(self, index: str, query: str) -> list[dict[str, Any]]:
         """Every row of a search, paging through the server's `rows` limit."""
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         while True:
             qs = urllib.parse.urlencode({"q": query, "start": len(rows), "rows": 1000})
             page = self.get(f"/search/{urllib.parse.quote(index)}?{qs}")

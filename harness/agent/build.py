@@ -36,6 +36,7 @@ def sources() -> dict[str, bytes]:
             continue
         files[f"harness/agent/{rel.as_posix()}"] = path.read_bytes()
     for package in (jinja2, markupsafe):
+        assert package.__file__ is not None     # both are regular packages, never namespaces
         root = Path(package.__file__).resolve().parent
         for path in sorted(root.rglob("*.py")):
             if "__pycache__" not in path.parts:

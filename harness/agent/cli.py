@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import AGENT_VERSION
 from .api import Api
@@ -18,7 +19,7 @@ DEFAULT_CONFIG = "/etc/harness/agent.json"
 ITEM_SPLIT = re.compile(r"[,\s]+")
 
 
-def load_config(path: str) -> dict:
+def load_config(path: str) -> dict[str, Any]:
     """The agent's config file, with defaults; every problem is one clear ConfigError."""
     try:
         config = json.loads(Path(path).read_text())
@@ -47,7 +48,7 @@ def read_token(path: str, what: str) -> str:
     return token
 
 
-def register(config: dict, validator_token_file: str, environment: str, run_list: str) -> int:
+def register(config: dict[str, Any], validator_token_file: str, environment: str, run_list: str) -> int:
     """Create this node's client and node object; a token file already there means done."""
     name, token_path = config["node_name"], Path(config["token_file"])
     items = [i for i in ITEM_SPLIT.split(run_list) if i]
@@ -83,7 +84,7 @@ def register(config: dict, validator_token_file: str, environment: str, run_list
     return 0
 
 
-def converge(config: dict, *, why_run: bool, as_json: bool) -> int:
+def converge(config: dict[str, Any], *, why_run: bool, as_json: bool) -> int:
     """One run, one report; the exit status says whether it worked."""
     token = read_token(config["token_file"], "node token")
     secret = None

@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .api import Api
 from .errors import AgentError, ServerError
@@ -43,7 +44,7 @@ class FileCache:
 class Cookbook:
     """One resolved cookbook version: its manifest and a way to read any of its files."""
 
-    def __init__(self, manifest: dict, read: Callable[[str], bytes]) -> None:
+    def __init__(self, manifest: dict[str, Any], read: Callable[[str], bytes]) -> None:
         self.name: str = manifest["name"]
         self.version: str = manifest["version"]
         self.manifest = manifest

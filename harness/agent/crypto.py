@@ -78,15 +78,15 @@ def is_encrypted_value(value: Any) -> bool:
     return isinstance(value, dict) and "encrypted_data" in value and "iv" in value
 
 
-def is_encrypted(item: dict) -> bool:
+def is_encrypted(item: dict[str, Any]) -> bool:
     """True when any non-id value has the encrypted shape."""
     return any(is_encrypted_value(v) for k, v in item.items() if k != "id")
 
 
-def decrypt_item(item: dict, secret: bytes, *, where: str = "data bag item") -> dict:
+def decrypt_item(item: dict[str, Any], secret: bytes, *, where: str = "data bag item") -> dict[str, Any]:
     """The plaintext item; errors name the item and field (never the secret)."""
     key = secret_key(secret)
-    plain: dict = {}
+    plain: dict[str, Any] = {}
     for field, value in item.items():
         if field == "id" or not is_encrypted_value(value):
             plain[field] = value

@@ -47,6 +47,7 @@ class ResourceFailure(AgentError):
     def __init__(self, message: str, resource: str | None = None) -> None:
         super().__init__(message)
         self.resource = resource
+        self.defined_at: str | None = None     # recipe file:line, set when the resource fails
 
 
 class DecryptError(AgentError):

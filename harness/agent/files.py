@@ -93,7 +93,7 @@ class CookbookFile(_Managed):
 
     def source_path(self) -> tuple[Any, str]:
         name = self.props["cookbook"] or self.cookbook
-        book = self.ctx.cookbooks.get(name)
+        book = self.ctx.cookbooks.get(name) if name else None
         if book is None:
             raise self.fail(f"cookbook {name!r} is not part of this run")
         source = self.props["source"] or os.path.basename(self.name)
@@ -104,9 +104,10 @@ class CookbookFile(_Managed):
 
     def content(self) -> bytes:
         book, path = self.source_path()
-        return book.read(path)
+        data: bytes = book.read(path)
+        return data
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         props = super().describe()
         book, path = self.source_path()
         props.update(cookbook=book.name, source=props["source"] or os.path.basename(self.name),
@@ -129,7 +130,7 @@ class Template(_Managed):
 
     def render(self) -> str:
         name = self.props["cookbook"] or self.cookbook
-        book = self.ctx.cookbooks.get(name)
+        book = self.ctx.cookbooks.get(name) if name else None
         if book is None:
             raise self.fail(f"cookbook {name!r} is not part of this run")
         source = self.props["source"] or os.path.basename(self.name) + ".j2"
@@ -142,7 +143,7 @@ class Template(_Managed):
     def content(self) -> bytes:
         return self.render().encode()
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         props = super().describe()
         props.update(cookbook=self.props["cookbook"] or self.cookbook,
                      source=self.props["source"] or os.path.basename(self.name) + ".j2",

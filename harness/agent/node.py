@@ -20,10 +20,10 @@ def _path_text(path: tuple[str, ...]) -> str:
     return "node" + "".join(f"[{key!r}]" for key in path)
 
 
-class Attrs(dict):
+class Attrs(dict[str, Any]):
     """Read-mostly view of an attribute hash that remembers where it sits in the tree."""
 
-    def __init__(self, data: dict, path: tuple[str, ...] = ()) -> None:
+    def __init__(self, data: dict[str, Any], path: tuple[str, ...] = ()) -> None:
         super().__init__(data)
         self.path = path
 
@@ -40,7 +40,7 @@ class Attrs(dict):
         return self[key] if key in self else default
 
 
-def deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Chef's merge: hashes merge recursively, arrays and scalars from `over` replace."""
     out = copy.deepcopy(base)
     for key, value in over.items():
@@ -51,15 +51,15 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def merged_attributes(doc: dict) -> dict:
+def merged_attributes(doc: dict[str, Any]) -> dict[str, Any]:
     """default < normal < override < automatic, as search and peers see a node."""
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     for level in ("default", "normal", "override", "automatic"):
         merged = deep_merge(merged, dict.get(doc, level) or {})
     return merged
 
 
-class SearchNode(dict):
+class SearchNode(dict[str, Any]):
     """A node row from search: the stored document, whose missing keys fall back to its
     merged attributes, so both n["name"] and n["ipaddress"] work as in Chef."""
 
@@ -79,15 +79,15 @@ class SearchNode(dict):
 class Node:
     """What recipes call `node`; `data_bag_item` lets allowlists read their data bag."""
 
-    def __init__(self, name: str, environment: str, attributes: dict, *,
+    def __init__(self, name: str, environment: str, attributes: dict[str, Any], *,
                  roles: list[str], recipes: list[str],
-                 data_bag_item: Callable[[str, str], dict] | None = None) -> None:
+                 data_bag_item: Callable[[str, str], dict[str, Any]] | None = None) -> None:
         self.name = name
         self.chef_environment = environment
         self.attributes = Attrs(attributes)
         self.roles = list(roles)
         self.recipes = list(recipes)
-        self.run_state: dict = {}
+        self.run_state: dict[str, Any] = {}
         self._data_bag_item = data_bag_item
         self._allowlists: dict[tuple[str, str, str], bool] = {}
         self.warnings: list[str] = []
@@ -126,8 +126,8 @@ class Node:
         return any(role in self.roles for role in _as_list(item.get("roles")))
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: Any) -> list[Any]:
     """A bare string in an allowlist item counts as a one-element list (same as the host side)."""
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+    return [value] if isinstance(value, str) else list(value)

@@ -15,11 +15,12 @@ import struct
 import subprocess
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 SIOCGIFADDR = 0x8915
 
 
-def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict:
+def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict[str, Any]:
     """Facts of this machine; `server_url` helps find the address when routes are odd."""
     fqdn = socket.getfqdn()
     hostname = socket.gethostname().split(".")[0]
@@ -58,7 +59,7 @@ def read_os_release(path: Path) -> dict[str, str]:
     return pairs
 
 
-def memory(path: Path) -> dict:
+def memory(path: Path) -> dict[str, Any]:
     """Total memory in Chef's shape ("NkB") plus a number that is easy to compute with."""
     try:
         for line in path.read_text().splitlines():
@@ -92,7 +93,8 @@ def _from_iproute() -> str | None:
     for link in addrs:
         for info in link.get("addr_info", []):
             if info.get("family") == "inet":
-                return info["local"]
+                local: str = info["local"]
+                return local
     return None
 
 
@@ -129,7 +131,8 @@ def _source_address(server_url: str | None) -> str | None:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.connect((target, 9))
-                return sock.getsockname()[0]
+                address: str = sock.getsockname()[0]
+                return address
         except OSError:
             continue
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from .accounts import Group, User
@@ -87,7 +88,7 @@ class Compiler:
 
     def location(self) -> str | None:
         """Recipe file and line of the innermost recipe frame calling us."""
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:
             if frame.f_code.co_filename in self.labels:
                 return f"{frame.f_code.co_filename}:{frame.f_lineno}"

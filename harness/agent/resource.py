@@ -25,11 +25,11 @@ class Context:
     """Per-run state every resource sees; `run` is the command seam tests replace."""
 
     node: Any = None
-    cookbooks: dict = field(default_factory=dict)
+    cookbooks: dict[str, Any] = field(default_factory=dict)
     run: shell.Runner = shell.run
     out: Callable[[str], None] = lambda line: print(line, flush=True)
     why_run: bool = False
-    state: dict = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
 
     def step(self, message: str) -> None:
         """Say what a (possibly long) action is doing right now."""
@@ -134,7 +134,7 @@ class Resource:
             self.lazy_props = names  # stays failed: a later action must not run unchecked
             raise self.fail(f"bad value from lazy {', '.join(names)}: {exc}") from None
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """Properties as why-run shows them (JSON-friendly)."""
         props = {k: _jsonable(v) for k, v in self.props.items()}
         for name in ("only_if", "not_if"):

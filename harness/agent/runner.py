@@ -9,6 +9,7 @@ import datetime
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import ohai, shell
 from .api import Api
@@ -26,7 +27,7 @@ class Run:
 
     def __init__(self, api: Api, node_name: str, *, why_run: bool = False,
                  secret: bytes | None = None, cache: FileCache | None = None,
-                 facts: dict | None = None, run: shell.Runner = shell.run,
+                 facts: dict[str, Any] | None = None, run: shell.Runner = shell.run,
                  out: Callable[[str], None] | None = None) -> None:
         self.api = api
         self.node_name = node_name
@@ -37,11 +38,11 @@ class Run:
         self.out = out or (lambda line: print(line, flush=True))
         self.ctx = Context(run=run, out=self.out, why_run=why_run)
         self.searches: dict[tuple[str, str], list[str]] = {}
-        self.items: dict[tuple[str, str], dict] = {}
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.compiler: Compiler | None = None
 
     # -- the recipe-facing API -------------------------------------------------------------
-    def search(self, index: str, query: str = "*:*") -> list[dict]:
+    def search(self, index: str, query: str = "*:*") -> list[dict[str, Any]]:
         """Rows sorted by name; node rows also answer merged attributes (n["ipaddress"])."""
         rows = self.api.search(index, query)
         if index == "node":
@@ -50,7 +51,7 @@ class Run:
         self.searches[(index, query)] = [_row_name(r) for r in rows]
         return rows
 
-    def data_bag_item(self, bag: str, item: str) -> dict:
+    def data_bag_item(self, bag: str, item: str) -> dict[str, Any]:
         """The item, decrypted when encrypted (needs the secret file); cached per run."""
         if (bag, item) not in self.items:
             try:
@@ -117,7 +118,7 @@ class Run:
             doc["default"], doc["override"] = {}, self.policy.get("attributes", {})
         self.api.put(f"/nodes/{self.node_name}", doc)
 
-    def execute(self) -> dict:
+    def execute(self) -> dict[str, Any]:
         """The whole run; failures of recipes/resources go into the report, not raised."""
         started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         t0 = time.monotonic()
@@ -145,11 +146,11 @@ class Run:
                 "searches": [{"index": i, "query": q, "names": names}
                              for (i, q), names in self.searches.items()]}
 
-    def post_report(self, report: dict) -> None:
+    def post_report(self, report: dict[str, Any]) -> None:
         self.api.post(f"/reports/nodes/{self.node_name}/runs", report)
 
 
-def _row_name(row: dict) -> str:
+def _row_name(row: dict[str, Any]) -> str:
     return str(row.get("name") or row.get("id") or "")
 
 
@@ -158,9 +159,9 @@ def _message(exc: AgentError) -> str:
     return f"{exc} (declared at {where})" if where else str(exc)
 
 
-def why_run(server_url: str, token: str, node_name: str, automatic: dict | None = None, *,
+def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, Any] | None = None, *,
             secret: bytes | None = None, out: Callable[[str], None] | None = None
-            ) -> list[dict]:
+            ) -> list[dict[str, Any]]:
     """What a converge of `node_name` would do, computed in-process (nothing is touched).
 
     Facts are this machine's, with hostname/fqdn = the node name (as in the cluster), deep-

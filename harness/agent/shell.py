@@ -5,6 +5,7 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Command = str | Sequence[str]
 
@@ -33,7 +34,7 @@ def run(cmd: Command, *, cwd: str | None = None, env: Mapping[str, str] | None =
     full_env = dict(os.environ)
     full_env.update(env or {})
     shell = isinstance(cmd, str)
-    ids: dict = {}
+    ids: dict[str, Any] = {}
     if user is not None:
         import pwd  # only needed when switching users
         try:

@@ -26,7 +26,7 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
-def environment(book: Any, state: dict) -> jinja2.Environment:
+def environment(book: Any, state: dict[str, Any]) -> jinja2.Environment:
     """One Jinja environment per cookbook per run; templates may include their siblings."""
     cache = state.setdefault("jinja", {})
     if book.name not in cache:
@@ -38,10 +38,12 @@ def environment(book: Any, state: dict) -> jinja2.Environment:
         cache[book.name] = _Environment(
             loader=jinja2.FunctionLoader(load), undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True, autoescape=False)
-    return cache[book.name]
+    env: jinja2.Environment = cache[book.name]
+    return env
 
 
-def render_template(book: Any, source: str, node: Any, variables: dict, state: dict) -> str:
+def render_template(book: Any, source: str, node: Any, variables: dict[str, Any],
+                    state: dict[str, Any]) -> str:
     """Render templates/<source> with `node` and the variables; ValueError names file:line."""
     env = environment(book, state)
     try:

@@ -1,5 +1,7 @@
 """The config repo as a pure model: load + validate files, versions, depsolver, run-list
 expansion, attribute precedence -> compiled node policy. No I/O besides reading the repo."""
+from typing import Any
+
 from harness.repo.attributes import deep_merge, merge_precedence
 from harness.repo.backup import repo_backup
 from harness.repo.cookbook import Cookbook, load_cookbook
@@ -12,7 +14,7 @@ from harness.repo.versions import Constraint, Version
 _LAZY = {"decrypt_item", "encrypt_item", "is_encrypted", "load_secret"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """encrypted.py imports `cryptography`: load it only when asked (keeps the CLI quick)."""
     if name in _LAZY:
         from harness.repo import encrypted

@@ -19,15 +19,15 @@ def copy_value(value: Any) -> Any:
     return value
 
 
-def deep_merge(base: Mapping | None, over: Mapping | None) -> dict:
+def deep_merge(base: Mapping[str, Any] | None, over: Mapping[str, Any] | None) -> dict[str, Any]:
     """`over` merged onto `base` into a new dict; neither input is modified."""
-    out: dict = copy_value(dict(base)) if base else {}
+    out: dict[str, Any] = copy_value(dict(base)) if base else {}
     if over:
         _merge_into(out, over)
     return out
 
 
-def _merge_into(target: dict, over: Mapping) -> None:
+def _merge_into(target: dict[str, Any], over: Mapping[str, Any]) -> None:
     for key, value in over.items():
         current = target.get(key)
         if isinstance(value, dict) and isinstance(current, dict):
@@ -36,9 +36,9 @@ def _merge_into(target: dict, over: Mapping) -> None:
             target[key] = copy_value(value)
 
 
-def merge_precedence(layers: Iterable[Mapping | None]) -> dict:
+def merge_precedence(layers: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
     """Merge attribute layers, lowest precedence first, into one new dict."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for layer in layers:
         if layer:
             _merge_into(out, layer)

@@ -34,21 +34,21 @@ class Cookbook:
     name: str
     version: str
     path: Path
-    metadata: dict
+    metadata: dict[str, Any]
     depends: dict[str, str]
-    attributes: dict[str, dict]
+    attributes: dict[str, dict[str, Any]]
     files: list[str]
     depends_key: str = "depends"          # the metadata key depends came from (for lines)
-    depends_at: dict[str, tuple] = field(default_factory=dict)   # dep -> keypath in metadata
+    depends_at: dict[str, tuple[Any, ...]] = field(default_factory=dict)   # dep -> keypath in metadata
     recipes: frozenset[str] = field(init=False)
-    _manifest: dict | None = field(default=None, init=False, repr=False)
+    _manifest: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.recipes = frozenset(f[8:-3] for f in self.files
                                  if f.startswith("recipes/") and f.endswith(".py")
                                  and "/" not in f[8:])
 
-    def manifest(self) -> dict:
+    def manifest(self) -> dict[str, Any]:
         """The cookbook version manifest of contracts.md (sha256 of every file, computed once)."""
         if self._manifest is None:
             entries, problems = [], []
@@ -115,7 +115,7 @@ def read_cookbook(directory: Path, problems: list[Problem], *,
                     attributes, files, depends_key, depends_at)
 
 
-def _depends_keypaths(doc: Any, key: str) -> dict[str, tuple]:
+def _depends_keypaths(doc: Any, key: str) -> dict[str, tuple[Any, ...]]:
     """Where each dependency is written in the metadata file (for problem lines)."""
     raw = doc.get(key) if isinstance(doc, dict) else None
     if isinstance(raw, dict):
@@ -152,7 +152,7 @@ def _list_files(directory: Path, problems: list[Problem]) -> list[str]:
 
 
 def _read_attributes(directory: Path, files: list[str], level: str,
-                     problems: list[Problem]) -> dict:
+                     problems: list[Problem]) -> dict[str, Any]:
     found = [f for f in files if f.rsplit(".", 1)[0] == f"attributes/{level}"
              and "." + f.rsplit(".", 1)[-1] in EXTENSIONS]
     if len(found) > 1:
@@ -174,11 +174,11 @@ def _read_attributes(directory: Path, files: list[str], level: str,
 
 
 def _check_metadata(doc: Any, dir_name: str, versioned_dir: bool
-                    ) -> tuple[dict, dict[str, str], str, list[tuple[tuple, str]]]:
+                    ) -> tuple[dict[str, Any], dict[str, str], str, list[tuple[tuple[Any, ...], str]]]:
     """Normalised metadata, depends, the key depends came from, and issues."""
     if not isinstance(doc, dict):
         return {}, {}, "depends", [((), "metadata must be a mapping")]
-    issues: list[tuple[tuple, str]] = []
+    issues: list[tuple[tuple[Any, ...], str]] = []
     for key in doc:
         if key not in OUR_KEYS and key not in CHEF_KEYS:
             issues.append(((key,), f"unknown metadata key {key!r} (expected name, version, "
@@ -210,7 +210,7 @@ def _check_metadata(doc: Any, dir_name: str, versioned_dir: bool
     return metadata, depends, key, issues
 
 
-def _check_depends(raw: Any, key: str, issues: list[tuple[tuple, str]]) -> dict[str, str]:
+def _check_depends(raw: Any, key: str, issues: list[tuple[tuple[Any, ...], str]]) -> dict[str, str]:
     """{cb: canonical constraint}; a bare name, "" or null means any version."""
     if raw is None:
         return {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import SolveError, UsageError
 from harness.repo.versions import Constraint, Version
@@ -128,7 +129,7 @@ class _Search:
     def try_version(self, cb: str, text: str) -> bool:
         """Choose `cb` `text`, add its depends, search on; undo everything on failure."""
         via = f"required by {cb} {text} <- {self.origin_of[cb].removeprefix('required by ')}"
-        added: list[tuple[_Req, list]] = []
+        added: list[tuple[_Req, list[Any]]] = []
         new_cbs: list[str] = []
         self.chosen[cb] = text
         ok = True
@@ -157,8 +158,12 @@ class _Search:
         return False
 
 
+# (cookbook, constraint or None[, origin]); expand_run_list's roots carry the origin
+Root = tuple[str, str | None] | tuple[str, str | None, str]
+
+
 def solve(available: Mapping[str, Mapping[str, Mapping[str, str]]], pins: Mapping[str, str],
-          roots: Iterable[tuple], *, environment: str | None = None) -> dict[str, str]:
+          roots: Iterable[Root], *, environment: str | None = None) -> dict[str, str]:
     """{cb: version} for `roots` (cb, constraint|None[, origin]); SolveError naming the chain.
 
     `available` is {cb: {version: {dep: constraint}}}, `pins` the environment's

@@ -106,9 +106,10 @@ def read_document(path: Path) -> tuple[Any, Problem | None]:
 
 
 _PLAIN = {str, int, bool, type(None)}
+_ODD_NAMES: dict[type[Any], str] = {bytes: "binary data", set: "a set", tuple: "a pair list"}
 
 
-def json_issue(doc: Any, *, aliases: bool = True) -> tuple[tuple, str] | None:
+def json_issue(doc: Any, *, aliases: bool = True) -> tuple[tuple[Any, ...], str] | None:
     """(keypath, message) of the first value JSON cannot carry, or None when all is plain.
 
     `aliases`: the document may share containers (YAML anchors); each is walked once and
@@ -125,8 +126,7 @@ def json_issue(doc: Any, *, aliases: bool = True) -> tuple[tuple, str] | None:
                 raise _Bad([], f"{value} is not a JSON number")
             return 1
         if kind is not dict and kind is not list:
-            name = {bytes: "binary data", set: "a set", tuple: "a pair list"}.get(
-                kind, kind.__name__)
+            name = _ODD_NAMES.get(kind, kind.__name__)
             raise _Bad([], f"{name} is not a JSON value")
         if depth > MAX_DEPTH:
             raise _Bad([], f"nested deeper than {MAX_DEPTH} levels (or a recursive alias)")
@@ -165,17 +165,17 @@ def json_issue(doc: Any, *, aliases: bool = True) -> tuple[tuple, str] | None:
 
 
 class _Bad(Exception):
-    def __init__(self, keypath: list, message: str) -> None:
+    def __init__(self, keypath: list[Any], message: str) -> None:
         super().__init__(message)
         self.keypath, self.message = keypath, message
 
 
-def problem_at(path: Path, message: str, keypath: Sequence = (), value: Any = None) -> Problem:
+def problem_at(path: Path, message: str, keypath: Sequence[Any] = (), value: Any = None) -> Problem:
     """A Problem for `path` with the line of `keypath` (and `value`) when it can be found."""
     return Problem(str(path), message, locate(path, keypath, value))
 
 
-def locate(path: Path, keypath: Sequence, value: Any = None) -> int | None:
+def locate(path: Path, keypath: Sequence[Any], value: Any = None) -> int | None:
     """1-based line of the node at `keypath` in a JSON/YAML file; None when not found."""
     if not keypath:
         return None
@@ -194,7 +194,7 @@ def locate(path: Path, keypath: Sequence, value: Any = None) -> int | None:
     return _scan_json(text, keypath, value)
 
 
-def _walk_nodes(node: yaml.Node, keypath: Sequence) -> int | None:
+def _walk_nodes(node: yaml.Node, keypath: Sequence[Any]) -> int | None:
     """Line of the last key (or sequence item) of `keypath` in a composed YAML tree."""
     line = None
     for step in keypath:
@@ -213,7 +213,7 @@ def _walk_nodes(node: yaml.Node, keypath: Sequence) -> int | None:
     return line
 
 
-def _scan_json(text: str, keypath: Sequence, value: Any) -> int | None:
+def _scan_json(text: str, keypath: Sequence[Any], value: Any) -> int | None:
     """Fallback for JSON that YAML cannot read (tabs): find the keys in order in the text."""
     pos = 0
     for step in keypath:

@@ -47,16 +47,16 @@ def _is_encrypted_value(value: Any) -> bool:
     return isinstance(value, dict) and "encrypted_data" in value and "iv" in value
 
 
-def is_encrypted(item: dict) -> bool:
+def is_encrypted(item: dict[str, Any]) -> bool:
     """True when any non-id value has the encrypted shape (what Chef checks)."""
     return isinstance(item, dict) and any(
         _is_encrypted_value(v) for k, v in item.items() if k != "id")
 
 
-def encrypt_item(item: dict, secret: bytes | str) -> dict:
+def encrypt_item(item: dict[str, Any], secret: bytes | str) -> dict[str, Any]:
     """Encrypt every non-id value of a plain item (version 3); the id stays readable."""
     aead = AESGCM(_key(secret))
-    out: dict = {}
+    out: dict[str, Any] = {}
     for field, value in item.items():
         if field == "id":
             out[field] = value
@@ -69,11 +69,11 @@ def encrypt_item(item: dict, secret: bytes | str) -> dict:
     return out
 
 
-def decrypt_item(item: dict, secret: bytes | str) -> dict:
+def decrypt_item(item: dict[str, Any], secret: bytes | str) -> dict[str, Any]:
     """The plain item; UsageError naming the item and field on a wrong secret or format."""
     aead = AESGCM(_key(secret))
     where = f"data bag item {item.get('id')!r}" if isinstance(item, dict) else "data bag item"
-    out: dict = {}
+    out: dict[str, Any] = {}
     for field, value in item.items():
         if field == "id" or not _is_encrypted_value(value):
             out[field] = value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import Problem, ValidationError
 from harness.repo.cookbook import Cookbook, read_cookbook
@@ -33,10 +34,10 @@ class Repo:
     """A loaded, valid config repo (see contracts.md for the shapes)."""
 
     root: Path
-    roles: dict[str, dict] = field(default_factory=dict)
-    environments: dict[str, dict] = field(default_factory=dict)
-    nodes: dict[str, dict] = field(default_factory=dict)
-    data_bags: dict[str, dict[str, dict]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_bags: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     cookbooks: dict[str, Cookbook] = field(default_factory=dict)
     bootstrap: Path | None = None
     sources: dict[tuple[str, str], Path] = field(default_factory=dict)
@@ -80,7 +81,7 @@ class _Load:
                 found[stem] = path
         return list(found.items())
 
-    def report(self, path: Path, issues: list) -> bool:
+    def report(self, path: Path, issues: list[Any]) -> bool:
         """Turn (keypath, message, value) issues into Problems; True when there were none."""
         for keypath, message, value in issues:
             self.problems.append(problem_at(path, message, keypath, value))
@@ -113,14 +114,14 @@ def load_repo(path: Path | str) -> Repo:
     return repo
 
 
-def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict) -> None:
+def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict[str, Any]) -> None:
     problem = name_issue(stem, f"{kind} file name")
     if problem:
         load.problems.append(Problem(str(file), problem))
         return
-    doc, problem = read_document(file)
-    if problem:
-        load.problems.append(problem)
+    doc, unreadable = read_document(file)
+    if unreadable:
+        load.problems.append(unreadable)
         load.ghosts[kind].add(stem)
         return
     doc, issues = check_document(kind, doc, stem)
@@ -129,7 +130,7 @@ def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict) 
     load.repo.sources[(kind, stem)] = file
 
 
-def _subdirs(load: _Load, directory: Path) -> list[os.DirEntry]:
+def _subdirs(load: _Load, directory: Path) -> list[os.DirEntry[str]]:
     """Visible subdirectories, sorted; a missing directory has none, an unreadable one is a problem."""
     try:
         return sorted((e for e in os.scandir(directory) if e.is_dir()
@@ -151,9 +152,9 @@ def _load_data_bags(load: _Load, directory: Path) -> None:
         items = load.repo.data_bags[bag] = {}
         load.repo.sources[("data_bag", bag)] = bag_dir
         for stem, file in load.documents(bag_dir, f"data bag {bag}"):
-            doc, problem = read_document(file)
-            if problem:
-                load.problems.append(problem)
+            doc, unreadable = read_document(file)
+            if unreadable:
+                load.problems.append(unreadable)
                 continue
             doc, issues = check_item(doc, bag, stem)
             if load.report(file, issues):

@@ -18,27 +18,27 @@ from harness.repo.runlist import expand_run_list
 class PolicySource(Protocol):
     """What compile_policy reads; a Repo (through RepoSource) or the server's Store."""
 
-    def role(self, name: str) -> dict | None: ...
-    def environment(self, name: str) -> dict | None: ...
-    def cookbook_manifests(self) -> Mapping[str, Mapping[str, dict]]: ...
+    def role(self, name: str) -> dict[str, Any] | None: ...
+    def environment(self, name: str) -> dict[str, Any] | None: ...
+    def cookbook_manifests(self) -> Mapping[str, Mapping[str, dict[str, Any]]]: ...
 
 
 class RepoSource:
     """A loaded Repo as a policy source, plus cookbook versions from a backup (repo wins)."""
 
-    def __init__(self, repo: Repo, extra_manifests: Mapping[str, Mapping[str, dict]] | None = None
+    def __init__(self, repo: Repo, extra_manifests: Mapping[str, Mapping[str, dict[str, Any]]] | None = None
                  ) -> None:
         self.repo = repo
         self.extra_manifests = extra_manifests or {}
-        self._manifests: dict[str, dict[str, dict]] | None = None
+        self._manifests: dict[str, dict[str, dict[str, Any]]] | None = None
 
-    def role(self, name: str) -> dict | None:
+    def role(self, name: str) -> dict[str, Any] | None:
         return self.repo.roles.get(name)
 
-    def environment(self, name: str) -> dict | None:
+    def environment(self, name: str) -> dict[str, Any] | None:
         return self.repo.environments.get(name)
 
-    def cookbook_manifests(self) -> dict[str, dict[str, dict]]:
+    def cookbook_manifests(self) -> dict[str, dict[str, dict[str, Any]]]:
         if self._manifests is None:
             merged = {cb: dict(versions) for cb, versions in self.extra_manifests.items()}
             for name, cookbook in self.repo.cookbooks.items():
@@ -47,21 +47,21 @@ class RepoSource:
         return self._manifests
 
 
-def cookbook_manifest_attrs(manifest: Mapping) -> dict[str, dict]:
+def cookbook_manifest_attrs(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """{"default": {...}, "override": {...}} of a manifest, tolerating missing parts."""
     attributes = manifest.get("attributes") if isinstance(manifest, dict) else None
     attributes = attributes if isinstance(attributes, dict) else {}
     return {level: attributes.get(level) or {} for level in ("default", "override")}
 
 
-def _depends(manifest: Mapping) -> Mapping[str, str]:
+def _depends(manifest: Mapping[str, Any]) -> Mapping[str, str]:
     metadata = manifest.get("metadata") if isinstance(manifest, dict) else None
     depends = metadata.get("depends") if isinstance(metadata, dict) else None
     return depends if isinstance(depends, dict) else {}
 
 
 def dependency_order(roots: Iterable[str], versions: Mapping[str, str],
-                     manifests: Mapping[str, Mapping[str, dict]]) -> list[str]:
+                     manifests: Mapping[str, Mapping[str, dict[str, Any]]]) -> list[str]:
     """Resolved cookbooks, each after its dependencies, roots in run-list order (as Chef)."""
     order: list[str] = []
     placed: set[str] = set()
@@ -83,7 +83,7 @@ def dependency_order(roots: Iterable[str], versions: Mapping[str, str],
 
 
 def compile_policy(source: PolicySource, *, name: str, environment: str, run_list: list[str],
-                   normal: Mapping | None = None) -> dict[str, Any]:
+                   normal: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The compiled policy of contracts.md for node `name`; NotFound / SolveError otherwise."""
     env = source.environment(environment)
     if env is None:
@@ -118,7 +118,7 @@ def compile_policy(source: PolicySource, *, name: str, environment: str, run_lis
             "attributes": merge_precedence(layers)}
 
 
-def _reachable(roots: set[str], manifests: Mapping[str, Mapping[str, dict]]) -> set[str]:
+def _reachable(roots: set[str], manifests: Mapping[str, Mapping[str, dict[str, Any]]]) -> set[str]:
     """Cookbooks any version of the roots can pull in: all the solver may look at."""
     seen, todo = set(), list(roots)
     while todo:

@@ -8,9 +8,10 @@ The walk is iterative so deep role chains cannot hit Python's recursion limit.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from harness.errors import NotFound, UsageError
 from harness.repo.versions import Version
@@ -92,7 +93,7 @@ class Expansion:
         return [f"recipe[{r}]" for r in self.recipes]
 
 
-def role_items(role: dict, environment: str) -> list:
+def role_items(role: dict[str, Any], environment: str) -> list[Any]:
     """The run list a role contributes in `environment` (env_run_lists wins when present)."""
     env_lists = role.get("env_run_lists") or {}
     if isinstance(env_lists, dict) and environment in env_lists:
@@ -101,7 +102,7 @@ def role_items(role: dict, environment: str) -> list:
 
 
 def expand_run_list(run_list: Iterable[str], environment: str,
-                    get_role: Callable[[str], dict | None], *,
+                    get_role: Callable[[str], dict[str, Any] | None], *,
                     origin: str = "run list") -> Expansion:
     """Expand `run_list` in `environment`; NotFound for a missing role, UsageError for a cycle."""
     out = Expansion()
@@ -109,7 +110,7 @@ def expand_run_list(run_list: Iterable[str], environment: str,
     seen_roots: set[tuple[str, str | None]] = set()
     done: set[str] = set()
     # stack of (role name or None for the top level, iterator over items, origin label)
-    stack: list[tuple[str | None, Iterable, str]] = [(None, iter(run_list), origin)]
+    stack: list[tuple[str | None, Iterator[Any], str]] = [(None, iter(run_list), origin)]
     active: list[str] = []
     while stack:
         role_name, items, label = stack[-1]

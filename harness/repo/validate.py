@@ -15,7 +15,7 @@ from harness.errors import UsageError
 from harness.repo.runlist import RunListItem, parse_item
 from harness.repo.versions import Constraint
 
-Issue = tuple[tuple, str, Any]
+Issue = tuple[tuple[Any, ...], str, Any]
 NAME_RE = re.compile(r"[A-Za-z0-9_.:-]+\Z")          # the server's names (contracts.md)
 COOKBOOK_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")       # no ':' (it separates recipes)
 _NONE = type(None)
@@ -34,7 +34,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 _OPTIONAL = {"node": {"policy_name", "policy_group"}}   # Chef writes them as null
 
 
-def name_issue(name: Any, what: str, pattern: re.Pattern = NAME_RE) -> str | None:
+def name_issue(name: Any, what: str, pattern: re.Pattern[str] = NAME_RE) -> str | None:
     """Why `name` is not a valid name (path separators, '..', empty, odd characters)."""
     if not isinstance(name, str):
         return f"{what} must be a string, not {type(name).__name__}"
@@ -49,7 +49,7 @@ def _type_name(value: Any) -> str:
             float: "a number", _NONE: "null"}.get(type(value), type(value).__name__)
 
 
-def check_document(kind: str, doc: Any, stem: str) -> tuple[dict, list[Issue]]:
+def check_document(kind: str, doc: Any, stem: str) -> tuple[dict[str, Any], list[Issue]]:
     """Normalise a role/environment/node document; issues for every rule it breaks."""
     shape = SHAPES[kind]
     if not isinstance(doc, dict):
@@ -112,7 +112,7 @@ def check_document(kind: str, doc: Any, stem: str) -> tuple[dict, list[Issue]]:
     return out, issues
 
 
-def _run_list_issues(items: list, where: tuple) -> Iterator[Issue]:
+def _run_list_issues(items: list[Any], where: tuple[Any, ...]) -> Iterator[Issue]:
     for index, text in enumerate(items):
         try:
             parse_item(text)
@@ -120,7 +120,7 @@ def _run_list_issues(items: list, where: tuple) -> Iterator[Issue]:
             yield where + (index,), err.message, text if isinstance(text, str) else None
 
 
-def _pins_issues(pins: dict) -> Iterator[Issue]:
+def _pins_issues(pins: dict[str, Any]) -> Iterator[Issue]:
     for cb, constraint in pins.items():
         problem = name_issue(cb, "cookbook name", COOKBOOK_RE)
         if problem:
@@ -132,7 +132,7 @@ def _pins_issues(pins: dict) -> Iterator[Issue]:
             yield ("cookbook_versions", cb), f"cookbook_versions[{cb}]: {err.message}", None
 
 
-def check_item(doc: Any, bag: str, stem: str) -> tuple[dict, list[Issue]]:
+def check_item(doc: Any, bag: str, stem: str) -> tuple[dict[str, Any], list[Issue]]:
     """A data bag item: a mapping whose id is its file name. Encrypted values stay as they are."""
     if not isinstance(doc, dict):
         return {"id": stem}, [((), f"a data bag item must be a mapping, not {_type_name(doc)}",
@@ -188,10 +188,10 @@ def find_cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
 
 
 def check_references(repo: Any, ghosts: Mapping[str, set[str]]
-                     ) -> list[tuple[str, str, tuple, str, Any]]:
+                     ) -> list[tuple[str, str, tuple[Any, ...], str, Any]]:
     """Cross-file issues as (kind, name, keypath, message, value); `ghosts` are names whose
     file failed to load (they exist, so references to them are not reported again)."""
-    out: list[tuple[str, str, tuple, str, Any]] = []
+    out: list[tuple[str, str, tuple[Any, ...], str, Any]] = []
     roles, cookbooks = repo.roles, repo.cookbooks
     known_envs = set(repo.environments) | ghosts.get("environment", set())
 
@@ -210,7 +210,7 @@ def check_references(repo: Any, ghosts: Mapping[str, set[str]]
             return f"{item}: cookbook {item.cookbook} has no recipes/{short}.py"
         return None
 
-    def run_list(kind: str, name: str, items: Any, where: tuple) -> None:
+    def run_list(kind: str, name: str, items: Any, where: tuple[Any, ...]) -> None:
         for index, item in items_of(items):
             problem = item_issue(item)
             if problem:
@@ -239,7 +239,7 @@ def check_references(repo: Any, ghosts: Mapping[str, set[str]]
     return out
 
 
-def _role_cycles(roles: Mapping[str, dict]) -> Iterator[tuple[str, str, tuple, str, Any]]:
+def _role_cycles(roles: Mapping[str, dict[str, Any]]) -> Iterator[tuple[str, str, tuple[Any, ...], str, Any]]:
     """Role cycles in the plain run lists and in each environment's run lists, once each."""
     envs = sorted({env for role in roles.values() for env in role["env_run_lists"]})
     reported: set[frozenset[str]] = set()

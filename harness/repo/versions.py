@@ -27,7 +27,7 @@ class Version:
     patch: int = 0
 
     @staticmethod
-    def parse(text: str) -> Version:
+    def parse(text: object) -> Version:
         """`"1.2.3"` or `"1.2"` -> Version; UsageError for anything else."""
         if isinstance(text, Version):
             return text
@@ -57,7 +57,7 @@ class Constraint:
     parts: int = 3
 
     @staticmethod
-    def parse(text: str) -> Constraint:
+    def parse(text: object) -> Constraint:
         """`"~> 1.2"`, `">= 1.0.0"`, `"1.2.3"` (means `=`) -> Constraint; UsageError otherwise."""
         if isinstance(text, Constraint):
             return text
