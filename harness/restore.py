@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from harness.client import bulk_bodies, run_all
 from harness.errors import Problem, UsageError, ValidationError
-from harness.server.bulk import paused_gc
-from harness.server.documents import check_name, safe_path
+from harness.repo.documents import check_name, safe_path
+from harness.util import paused_gc
 
 if TYPE_CHECKING:
     from harness.repo import Cookbook

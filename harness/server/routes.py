@@ -1,15 +1,17 @@
 """Routes for data bags, cookbooks, the file store, search and converge reports.
 
-Split from app.py to keep modules small; same conventions (auth rule first, errors from
-harness.errors turned into JSON by the middleware).
+Split from api.py to keep modules small; same conventions (auth rule first, errors turned
+into JSON by the middleware in wire.py).
 """
 from __future__ import annotations
 
 from aiohttp import web
 
-from harness.errors import ServerError, UsageError
-from harness.server.app import MAX_BODY, Api, json_response, raw_json, read_json
+from harness.errors import UsageError
+from harness.server.api import Api
 from harness.server.auth import Rule
+from harness.server.status import HttpError
+from harness.server.wire import MAX_BODY, json_response, raw_json, read_json
 
 MAX_ROWS = 10_000
 
@@ -152,13 +154,14 @@ class DataRoutes:
         if not request.content_type.startswith("multipart/"):
             raise UsageError("want multipart/form-data with one part per file, named by its "
                              "sha256")
-        files, total = {}, 0
+        files: dict[str, bytes] = {}
+        total = 0
         async for part in await request.multipart():
-            chunks = []
+            chunks: list[bytes] = []
             while chunk := await part.read_chunk(1 << 16):
                 total += len(chunk)
                 if total > MAX_BODY:
-                    raise ServerError(f"body larger than {MAX_BODY} bytes", status=413)
+                    raise HttpError(f"body larger than {MAX_BODY} bytes", status=413)
                 chunks.append(chunk)
             files[part.name] = b"".join(chunks)
         return json_response({"stored": self.store.put_files(files)}, 201)

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.errors import UsageError
+from harness.server.api import AgentSource
 from harness.server.app import build_app
 from harness.server.store import Store
 
@@ -26,7 +27,7 @@ class ConfigServer:
     """An in-memory config server listening on host:port (port 0 picks a free one)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, admin_token: str | None = None,
-                 agent_pyz: bytes | None = None) -> None:
+                 agent_pyz: AgentSource = None) -> None:
         self.host = host
         self.port = port
         self.admin_token = admin_token or secrets.token_urlsafe(32)

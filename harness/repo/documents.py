@@ -1,8 +1,9 @@
-"""Shape checks and normalisation of the documents the server stores.
+"""Shape checks and normalisation of the documents the config server stores.
 
 Every document is checked once, on write, and stored normalised (all keys present,
 `json_class`/`chef_type` written the way Chef writes them), so reads never re-validate and a
-backup of what is stored is byte-for-byte stable. Bad input is a UsageError (HTTP 400).
+backup of what is stored is byte-for-byte stable. Bad input is a UsageError. Pure model:
+the server and restore (names, cookbook file paths) both use it.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from harness.errors import HarnessError, UsageError
+from harness.repo.runlist import parse_item
 from harness.repo.validate import name_issue
+from harness.repo.versions import Constraint, Version
 
 BUILTIN = ("node", "role", "environment", "client")  # search indexes that are not data bags
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -20,7 +23,7 @@ CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 
 def check_name(name: object, what: str) -> str:
     """The repo's name rule (harness.repo.validate.name_issue): no path tricks, one line."""
-    if name_issue(name, what) is not None:
+    if not isinstance(name, str) or name_issue(name, what) is not None:
         raise UsageError(f"bad {what} name {name!r}: use letters, digits, _ . : - "
                          "(no path separators, not '.' or '..')")
     return name
@@ -37,8 +40,6 @@ def _type(value: Any, kind: type, what: str) -> Any:
 
 
 def _run_list(value: Any, what: str) -> list[str]:
-    from harness.repo import parse_item
-
     for item in _type(value, list, what):
         _type(item, str, f"{what} item")
         try:
@@ -54,8 +55,6 @@ def _env_run_lists(value: Any, what: str) -> dict[str, list[str]]:
 
 
 def _cookbook_versions(value: Any, what: str) -> dict[str, str]:
-    from harness.repo import Constraint
-
     out = {}
     for cb, constraint in _type(value, dict, what).items():
         check_name(cb, "cookbook")
@@ -131,8 +130,6 @@ def safe_path(path: Any) -> str:
 
 def normalise_manifest(name: str, version: str, doc: Any) -> dict:
     """A cookbook version manifest (contracts.md), files sorted by path."""
-    from harness.repo import Version
-
     _type(doc, dict, "cookbook manifest")
     try:
         canonical = str(Version.parse(version))
