@@ -13,8 +13,8 @@ import threading
 
 from harness.errors import AlreadyExists, NotFound, UsageError
 from harness.repo.documents import BUILTIN, check_name, normalise
-from harness.server.fields import Doc, Fields, checked_item, search_fields
-from harness.server.search import Index, flatten
+from harness.server.fields import Doc, Fields, checked_item, flatten, search_fields
+from harness.server.search import Index
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 

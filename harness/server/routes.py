@@ -5,9 +5,10 @@ into JSON by the middleware in wire.py).
 """
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from harness.errors import UsageError
+from harness.repo.documents import check_name
 from harness.server.api import Api
 from harness.server.auth import Rule
 from harness.server.status import HttpError
@@ -70,7 +71,7 @@ class DataRoutes:
         doc = await read_json(request)
         if not isinstance(doc, dict):
             raise UsageError("body must be an object {\"name\": BAG}")
-        self.store.create_bag(doc.get("name"))
+        self.store.create_bag(check_name(doc.get("name"), "data bag"))
         return json_response({"uri": f"{request.url.origin()}/data/{doc['name']}"}, 201)
 
     async def items(self, request: web.Request) -> web.Response:
@@ -87,7 +88,7 @@ class DataRoutes:
         self.api.allow(request, Rule.ADMIN)
         bag = self.api.name(request, "bag", "data bag")
         doc = await read_json(request)
-        item = doc.get("id") if isinstance(doc, dict) else None
+        item = check_name(doc.get("id") if isinstance(doc, dict) else None, "data bag item")
         self.store.put_item(bag, item, doc, create=True)
         return raw_json(self.store.get_item_json(bag, item), 201)
 
@@ -157,6 +158,8 @@ class DataRoutes:
         files: dict[str, bytes] = {}
         total = 0
         async for part in await request.multipart():
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                raise UsageError("want one part per file, named by its sha256 (not nested)")
             chunks: list[bytes] = []
             while chunk := await part.read_chunk(1 << 16):
                 total += len(chunk)

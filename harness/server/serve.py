@@ -63,7 +63,8 @@ class ConfigServer:
             try:
                 loop.run_forever()
             finally:
-                loop.run_until_complete(self._runner.cleanup())
+                if self._runner is not None:  # set by _listen, which succeeded
+                    loop.run_until_complete(self._runner.cleanup())
                 loop.close()
 
         self._thread = threading.Thread(target=run, name=f"config-server:{self.port}", daemon=True)
