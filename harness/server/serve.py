@@ -24,7 +24,12 @@ from harness.server.store import Store
 
 
 class ConfigServer:
-    """An in-memory config server listening on host:port (port 0 picks a free one)."""
+    """An in-memory config server listening on host:port (port 0 picks a free one).
+
+    agent_pyz: the agent zipapp nodes download, as bytes or a function building it on the
+    first download (harness.agent.build.agent_zipapp_bytes); None serves none (404). The
+    caller chooses, so the server never imports the agent builder.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, admin_token: str | None = None,
                  agent_pyz: AgentSource = None) -> None:
