@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ class Client:
         return cls(url, token, **kw)
 
     def request(self, method: str, path: str, *, body: bytes | None = None,
-                content_type: str = "application/json", query: dict | None = None) -> bytes:
+                content_type: str = "application/json", query: dict[str, Any] | None = None) -> bytes:
         """Raw response body of one request; ServerError on failure."""
         target = self.url + path + (f"?{urlencode(query)}" if query else "")
         headers = {"Authorization": self._auth, "Accept": "application/json"}
@@ -68,12 +68,12 @@ class Client:
                               status=response.status)
         return response.data
 
-    def _json(self, method: str, path: str, doc: Any = None, query: dict | None = None) -> Any:
+    def _json(self, method: str, path: str, doc: Any = None, query: dict[str, Any] | None = None) -> Any:
         body = None if doc is None else json.dumps(doc, separators=(",", ":")).encode()
         data = self.request(method, path, body=body, query=query)
         return json.loads(data) if data else None
 
-    def get(self, path: str, query: dict | None = None) -> Any:
+    def get(self, path: str, query: dict[str, Any] | None = None) -> Any:
         return self._json("GET", path, query=query)
 
     def put(self, path: str, doc: Any) -> Any:
@@ -98,9 +98,9 @@ class Client:
             [(c, (c, data, "application/octet-stream")) for c, data in files.items()])
         self.request("POST", "/file_store", body=body, content_type=content_type)
 
-    def search(self, index: str, q: str = "*:*") -> list[dict]:
+    def search(self, index: str, q: str = "*:*") -> list[dict[str, Any]]:
         """Every matching document, sorted by name (pages through the rows)."""
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         while True:
             page = self.get(f"/search/{index}", {"q": q, "start": len(rows), "rows": PAGE})
             rows.extend(page["rows"])
@@ -127,11 +127,11 @@ def _message(response: urllib3.BaseHTTPResponse) -> str:
         return text[0][:200] if text else response.reason or "error"
 
 
-def run_all(jobs: list[Callable[[], object]], workers: int = WORKERS) -> None:
+def run_all(jobs: Sequence[Callable[[], object]], workers: int = WORKERS) -> None:
     """Run jobs on `workers` threads; the first failure stops the rest and is raised."""
     failed = threading.Event()
 
-    def work(chunk: list[Callable[[], object]]) -> None:
+    def work(chunk: Sequence[Callable[[], object]]) -> None:
         for job in chunk:
             if failed.is_set():
                 return
@@ -149,7 +149,7 @@ def run_all(jobs: list[Callable[[], object]], workers: int = WORKERS) -> None:
             future.result()
 
 
-def bulk_bodies(groups: list[tuple[str, str, dict]], limit: int = BULK_BYTES) -> list[bytes]:
+def bulk_bodies(groups: Sequence[tuple[str, str, Mapping[str, Any]]], limit: int = BULK_BYTES) -> list[bytes]:
     """POST /_bulk bodies of about `limit` bytes each from (section, sub, {name: doc}) groups:
     sub "" puts docs at `section`, else at `section.sub` ({"data": {bag: {item: doc}}}).
     Each document is encoded once, so no body is encoded twice or grows past the limit."""

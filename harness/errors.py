@@ -70,11 +70,21 @@ class NotFound(UsageError):
     """A named object (node, role, environment, cookbook, version) does not exist."""
 
 
+class AlreadyExists(UsageError):
+    """Creating a named object that exists already (the config server answers 409)."""
+
+
+class Frozen(UsageError):
+    """Changing a frozen cookbook version: bump the version instead (the server answers 409)."""
+
+
 class ServerError(HarnessError):
     """The config server answered with an error (client side)."""
 
-    def __init__(self, message: str, *, status: int = 0, **kw) -> None:
-        super().__init__(message, **kw)
+    def __init__(self, message: str, *, status: int = 0, path: str | None = None,
+                 line: int | None = None, node: str | None = None,
+                 log_tail: str | None = None) -> None:
+        super().__init__(message, path=path, line=line, node=node, log_tail=log_tail)
         self.status = status
 
 

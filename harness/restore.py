@@ -16,16 +16,19 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from harness.client import bulk_bodies, run_all
+from harness.client import Client, bulk_bodies, run_all
 from harness.errors import Problem, UsageError, ValidationError
-from harness.server.bulk import paused_gc
-from harness.server.documents import check_name, safe_path
+from harness.repo.cookbook import Cookbook, load_cookbook
+from harness.repo.docfiles import EXTENSIONS, read_document
+from harness.repo.documents import check_name, safe_path
+from harness.repo.loader import load_repo
+from harness.util import paused_gc
 
-if TYPE_CHECKING:
-    from harness.repo import Cookbook
+Doc = dict[str, Any]
 
 FILE_BYTES = 8 << 20  # per multipart POST /file_store; the server takes up to 64 MiB
 KINDS = ("environments", "roles", "nodes", "clients")  # directories of one JSON per object
@@ -36,11 +39,11 @@ ENTRIES = {*KINDS, "data_bags", "cookbooks"}  # what a backup directory may cont
 class Payload:
     """Everything a restore uploads (or a backup writes), keyed by name."""
 
-    environments: dict[str, dict] = field(default_factory=dict)
-    roles: dict[str, dict] = field(default_factory=dict)
-    nodes: dict[str, dict] = field(default_factory=dict)
-    clients: dict[str, dict] = field(default_factory=dict)
-    data_bags: dict[str, dict[str, dict]] = field(default_factory=dict)
+    environments: dict[str, Doc] = field(default_factory=dict)
+    roles: dict[str, Doc] = field(default_factory=dict)
+    nodes: dict[str, Doc] = field(default_factory=dict)
+    clients: dict[str, Doc] = field(default_factory=dict)
+    data_bags: dict[str, dict[str, Doc]] = field(default_factory=dict)
     cookbooks: dict[tuple[str, str], Cookbook] = field(default_factory=dict)  # (name, version)
 
     def merge(self, other: Payload) -> None:
@@ -52,18 +55,19 @@ class Payload:
             else:
                 getattr(self, f.name).update(getattr(other, f.name))
 
-    def summary(self) -> str:
+    def summary(self, cookbook_versions: int | None = None) -> str:
+        """What is in it; a backup counts the versions it fetched (it keeps no Cookbook)."""
         items = sum(map(len, self.data_bags.values()))
+        if cookbook_versions is None:
+            cookbook_versions = len(self.cookbooks)
         return (f"{len(self.environments)} environments, {len(self.roles)} roles, "
                 f"{len(self.nodes)} nodes, {len(self.clients)} clients, "
                 f"{len(self.data_bags)} data bags ({items} items), "
-                f"{len(self.cookbooks)} cookbook versions")
+                f"{cookbook_versions} cookbook versions")
 
 
 # --- restore -----------------------------------------------------------------------------------
 def _from_repo(repo_dir: Path) -> Payload:
-    from harness.repo import load_repo
-
     if not repo_dir.is_dir():
         raise UsageError("repo is not a directory", path=str(repo_dir))
     repo = load_repo(repo_dir)
@@ -74,7 +78,7 @@ def _from_repo(repo_dir: Path) -> Payload:
                    cookbooks={(cb.name, cb.version): cb for cb in repo.cookbooks.values()})
 
 
-def restore(client, repo_dir: Path | None, *, from_backup: Path | None = None,
+def restore(client: Client, repo_dir: Path | None, *, from_backup: Path | None = None,
             progress: Callable[[str], None] | None = None) -> str:
     """Wipe the server, then upload the backup (if any) and the repo over it (the repo wins)."""
     started = time.monotonic()
@@ -87,7 +91,7 @@ def restore(client, repo_dir: Path | None, *, from_backup: Path | None = None,
         manifests = {key: cb.manifest() for key, cb in payload.cookbooks.items()}
         bodies = bulk_bodies([(kind, "", getattr(payload, kind)) for kind in KINDS]
                              + [("data", bag, items) for bag, items in payload.data_bags.items()])
-        cookbooks: dict[str, dict[str, dict]] = {}
+        cookbooks: dict[str, dict[str, Doc]] = {}
         for (name, version), manifest in manifests.items():
             cookbooks.setdefault(name, {})[version] = manifest
         manifest_bodies = bulk_bodies([("cookbooks", name, versions)
@@ -101,14 +105,17 @@ def restore(client, repo_dir: Path | None, *, from_backup: Path | None = None,
 
     client.post("/_wipe", {})
     missing = client.post("/file_store/missing", {"checksums": sorted(sources)})["missing"]
-    jobs = [lambda body=body: client.request("POST", "/_bulk", body=body) for body in bodies]
-    jobs += [lambda group=group: client.put_files({c: sources[c].read_bytes() for c in group})
-             for group in _groups(missing, sources)]
+    jobs: list[Callable[[], object]] = [partial(client.request, "POST", "/_bulk", body=body)
+                                        for body in bodies]
+    jobs += [partial(_upload, client, group, sources) for group in _groups(missing, sources)]
     run_all(jobs)  # documents and files; manifests need the files, so they come last
-    run_all([lambda body=body: client.request("POST", "/_bulk", body=body)
-             for body in manifest_bodies])
+    run_all([partial(client.request, "POST", "/_bulk", body=body) for body in manifest_bodies])
     return (f"restored {payload.summary()} ({len(missing)} files uploaded) into {client.url} "
             f"in {time.monotonic() - started:.1f}s")
+
+
+def _upload(client: Client, checksums: list[str], sources: dict[str, Path]) -> None:
+    client.put_files({c: sources[c].read_bytes() for c in checksums})
 
 
 def _groups(checksums: list[str], sources: dict[str, Path]) -> list[list[str]]:
@@ -127,15 +134,12 @@ def _groups(checksums: list[str], sources: dict[str, Path]) -> list[list[str]]:
 
 def read_backup(root: Path) -> Payload:
     """A knife-backup directory as a Payload; every problem is reported at once."""
-    from harness.repo.cookbook import load_cookbook
-    from harness.repo.docfiles import EXTENSIONS, read_document
-
     if not root.is_dir():
         raise UsageError("backup is not a directory", path=str(root))
-    payload, problems = Payload(), []
+    payload, problems = Payload(), list[Problem]()
 
-    def documents(directory: Path, key: str) -> dict[str, dict]:
-        out = {}
+    def documents(directory: Path, key: str) -> dict[str, Doc]:
+        out: dict[str, Doc] = {}
         for path in sorted(directory.iterdir()) if directory.is_dir() else ():
             if path.suffix not in EXTENSIONS:  # dot-names too: the server allows them
                 continue
@@ -175,21 +179,29 @@ def read_backup(root: Path) -> Payload:
 
 
 # --- backup ------------------------------------------------------------------------------------
-def backup(client, to_dir: Path) -> str:
+def backup(client: Client, to_dir: Path) -> str:
     """Dump the server into to_dir in knife-backup's layout (replacing a previous backup)."""
     started = time.monotonic()
     to_dir = Path(to_dir).absolute()
     check_target(to_dir)
-    payload = Payload(**{kind: {d["name"]: d for d in client.search(kind[:-1])} for kind in KINDS})
+    payload = Payload()
+    for kind in KINDS:
+        setattr(payload, kind, {d["name"]: d for d in client.search(kind[:-1])})
     payload.data_bags = {bag: {d["id"]: d for d in client.search(bag)}
                          for bag in client.get("/data")}
-    manifests: dict[tuple[str, str], dict] = {}
-    run_all([lambda key=(cb, v): manifests.__setitem__(key, client.get("/cookbooks/{}/{}".format(*key)))
+    manifests: dict[tuple[str, str], Doc] = {}
+
+    def fetch_manifest(cb: str, version: str) -> None:
+        manifests[(cb, version)] = client.get(f"/cookbooks/{cb}/{version}")
+
+    def fetch_file(checksum: str) -> None:
+        files[checksum] = client.get_file(checksum)
+
+    run_all([partial(fetch_manifest, cb, v)
              for cb, info in client.get("/cookbooks").items() for v in info["versions"]])
-    payload.cookbooks = dict.fromkeys(manifests)  # type: ignore[arg-type]  # counted only
     checksums = sorted({f["checksum"] for m in manifests.values() for f in m["files"]})
     files: dict[str, bytes] = {}
-    run_all([lambda c=c: files.__setitem__(c, client.get_file(c)) for c in checksums])
+    run_all([partial(fetch_file, c) for c in checksums])
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".tmp", dir=to_dir.parent))
     try:
@@ -198,7 +210,7 @@ def backup(client, to_dir: Path) -> str:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return (f"backed up {client.url} to {to_dir}: {payload.summary()} "
+    return (f"backed up {client.url} to {to_dir}: {payload.summary(len(manifests))} "
             f"in {time.monotonic() - started:.1f}s")
 
 
@@ -215,12 +227,13 @@ def check_target(to_dir: Path) -> None:
                          "refusing to replace it", path=str(to_dir))
 
 
-def _dump(path: Path, doc: dict) -> None:
+def _dump(path: Path, doc: Doc) -> None:
     path.write_text(json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                     encoding="utf-8")
 
 
-def _write(root: Path, payload: Payload, manifests: dict, files: dict[str, bytes]) -> None:
+def _write(root: Path, payload: Payload, manifests: dict[tuple[str, str], Doc],
+           files: dict[str, bytes]) -> None:
     for kind in KINDS:
         (root / kind).mkdir()
         for name, doc in getattr(payload, kind).items():

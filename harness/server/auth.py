@@ -11,8 +11,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, Protocol
 
-from harness.errors import ServerError
+from harness.server.status import HttpError
 
 
 class Rule(Enum):
@@ -41,10 +42,16 @@ ANONYMOUS = Principal("anonymous")
 ADMIN = Principal("admin")
 
 
+class Clients(Protocol):
+    """What the Authenticator needs of the store."""
+
+    def client_for_token(self, token: str) -> dict[str, Any] | None: ...
+
+
 class Authenticator:
     """Maps a bearer token to a Principal: the admin token, or a client's token in the store."""
 
-    def __init__(self, store, admin_token: str) -> None:
+    def __init__(self, store: Clients, admin_token: str) -> None:
         self._store = store
         self._admin = hashlib.sha256(admin_token.encode()).digest()
 
@@ -54,12 +61,12 @@ class Authenticator:
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise ServerError("bad Authorization header: want 'Bearer TOKEN'", status=401)
+            raise HttpError("bad Authorization header: want 'Bearer TOKEN'", status=401)
         if hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._admin):
             return ADMIN
         client = self._store.client_for_token(token)
         if client is None:
-            raise ServerError("unknown token", status=401)
+            raise HttpError("unknown token", status=401)
         return Principal("validator" if client["validator"] else "node", client["name"])
 
 
@@ -68,18 +75,18 @@ def allow(principal: Principal, rule: Rule, what: str, target: str | None = None
     if rule is Rule.ANYONE or principal.kind == "admin":
         return
     if principal.kind == "anonymous":
-        raise ServerError(f"{what}: authentication required (Authorization: Bearer TOKEN)",
-                          status=401)
+        raise HttpError(f"{what}: authentication required (Authorization: Bearer TOKEN)",
+                        status=401)
     kind = principal.kind
     if ((rule is Rule.READ and kind == "node")
             or (rule is Rule.AGENT and kind in ("node", "validator"))
             or (rule is Rule.REGISTER and kind == "validator")
             or (rule is Rule.SELF and kind == "node" and principal.name == target)):
         return
-    raise ServerError(f"{what}: {principal} may not do this (needs {rule.value})", status=403)
+    raise HttpError(f"{what}: {principal} may not do this (needs {rule.value})", status=403)
 
 
-def may_register(principal: Principal, doc: dict) -> None:
+def may_register(principal: Principal, doc: dict[str, Any]) -> None:
     """A validator may only create non-validator clients; the admin may create any."""
     if principal.kind != "admin" and doc.get("validator"):
-        raise ServerError(f"{principal} may not create a validator", status=403)
+        raise HttpError(f"{principal} may not create a validator", status=403)

@@ -1,8 +1,6 @@
-"""Store part 2: cookbook versions, the content-addressed file store, reports, node policy.
+"""Cookbook part of the store: cookbook versions, the content-addressed file store, reports.
 
-Kept apart from store.py only to keep modules small; it is a mixin of Store and shares its
-lock. The three policy-source methods (role, environment, cookbook_manifests) let
-harness.repo.compile_policy run on the server exactly as it runs on a repo.
+Shares the Store's one lock; a manifest is stored only when every file it lists is stored.
 """
 from __future__ import annotations
 
@@ -10,33 +8,45 @@ import hashlib
 import threading
 from collections.abc import Iterable
 
-from harness.errors import HarnessError, NotFound, ServerError, SolveError, UsageError
-from harness.server.documents import CHECKSUM_RE, check_name, normalise_manifest
-from harness.server.search import Index
+from harness.errors import Frozen, NotFound, UsageError
+from harness.repo.documents import CHECKSUM_RE, check_name, normalise_manifest
+from harness.repo.versions import Version
+from harness.server.fields import Doc
+
+Manifests = dict[str, dict[str, Doc]]  # cookbook -> version -> manifest
 
 MAX_REPORTS = 100  # per node; the oldest are dropped
 
 
-def _checksum(checksum: str) -> str:
+def _checksum(checksum: object) -> str:
     if not isinstance(checksum, str) or not CHECKSUM_RE.match(checksum):
         raise UsageError(f"bad checksum {checksum!r}: want 64 lowercase sha256 hex digits")
     return checksum
 
 
 def newest_first(versions: Iterable[str]) -> list[str]:
-    from harness.repo import Version
-
     return sorted(versions, key=Version.parse, reverse=True)
 
 
-class CookbooksMixin:
-    """Cookbooks, files, reports and the policy source; needs Store's fields."""
+class CookbookStore:
+    """Cookbook versions, the files they list, and converge reports."""
 
-    _lock: threading.RLock
-    _cookbooks: dict[str, dict[str, dict]]
-    _files: dict[str, bytes]
-    _reports: dict[str, list[dict]]
-    _indexes: dict[str, Index]
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._cookbooks: Manifests = {}
+        self._files: dict[str, bytes] = {}
+        self._reports: dict[str, list[Doc]] = {}
+
+    def wipe(self) -> None:
+        with self._lock:
+            self._cookbooks.clear()
+            self._files.clear()
+            self._reports.clear()
+
+    def all_manifests(self) -> Manifests:
+        """{cookbook: {version: manifest}} (copies of the inner dicts: the policy source)."""
+        with self._lock:
+            return {cb: dict(versions) for cb, versions in self._cookbooks.items()}
 
     # --- cookbooks -----------------------------------------------------------------------------
     def cookbooks(self) -> dict[str, list[str]]:
@@ -51,7 +61,7 @@ class CookbooksMixin:
                 raise NotFound(f"no cookbook {name!r}")
             return newest_first(versions)
 
-    def manifest(self, name: str, version: str) -> dict:
+    def manifest(self, name: str, version: str) -> Doc:
         """One version's manifest; `_latest` means the newest version."""
         with self._lock:
             if version == "_latest":
@@ -63,7 +73,7 @@ class CookbooksMixin:
 
     def put_manifest(self, name: str, version: str, doc: object, *, freeze: bool = False) -> bool:
         """Create/replace a version; every file must be stored; a frozen version only
-        accepts the same content again (409 otherwise). True if created."""
+        accepts the same content again (Frozen otherwise). True if created."""
         manifest = self._check_manifest(name, version, doc)
         with self._lock:
             return self._apply_manifest(manifest, freeze, self._admissible(manifest))
@@ -81,14 +91,15 @@ class CookbooksMixin:
         return len(ready)
 
     @staticmethod
-    def _check_manifest(name: object, version: object, doc: object) -> dict:
-        if ":" in check_name(name, "cookbook"):
+    def _check_manifest(name: object, version: object, doc: object) -> Doc:
+        cookbook = check_name(name, "cookbook")
+        if ":" in cookbook:
             raise UsageError(f"bad cookbook name {name!r}: ':' separates recipe names")
         if not isinstance(version, str):
             raise UsageError(f"cookbook {name}: version must be a string")
-        return normalise_manifest(name, version, doc)
+        return normalise_manifest(cookbook, version, doc)
 
-    def _admissible(self, manifest: dict) -> bool:
+    def _admissible(self, manifest: Doc) -> bool:
         """Raise unless manifest may be stored (lock held); True if it changes nothing."""
         name, version = manifest["name"], manifest["version"]
         missing = sorted({f["checksum"] for f in manifest["files"]} - self._files.keys())
@@ -98,12 +109,12 @@ class CookbooksMixin:
         old = self._cookbooks.get(name, {}).get(version)
         if old is not None and old["frozen"]:
             if {**old, "frozen": False} != {**manifest, "frozen": False}:
-                raise ServerError(f"cookbook {name} {version} is frozen; bump the version "
-                                  "to change it", status=409)
+                raise Frozen(f"cookbook {name} {version} is frozen; bump the version "
+                             "to change it")
             return True
         return False
 
-    def _apply_manifest(self, manifest: dict, freeze: bool, unchanged: bool) -> bool:
+    def _apply_manifest(self, manifest: Doc, freeze: bool, unchanged: bool) -> bool:
         versions = self._cookbooks.setdefault(manifest["name"], {})
         if unchanged:
             return False
@@ -112,7 +123,7 @@ class CookbooksMixin:
         versions[manifest["version"]] = manifest
         return created
 
-    def delete_manifest(self, name: str, version: str) -> dict:
+    def delete_manifest(self, name: str, version: str) -> Doc:
         with self._lock:
             manifest = self.manifest(name, version)
             versions = self._cookbooks[name]
@@ -161,52 +172,7 @@ class CookbooksMixin:
             reports.append(report)
             del reports[:-MAX_REPORTS]
 
-    def reports(self, node: str) -> list[dict]:
+    def reports(self, node: str) -> list[Doc]:
         """Reports of node, oldest first."""
         with self._lock:
             return list(self._reports.get(node, []))
-
-    # --- policy source (harness.repo.compile_policy reads these) -------------------------------
-    def role(self, name: str) -> dict | None:
-        with self._lock:
-            return self._indexes["role"].docs.get(name)
-
-    def environment(self, name: str) -> dict | None:
-        with self._lock:
-            return self._indexes["environment"].docs.get(name)
-
-    def cookbook_manifests(self) -> dict[str, dict[str, dict]]:
-        with self._lock:
-            return {cb: dict(versions) for cb, versions in self._cookbooks.items()}
-
-    def _compile(self, *, name: str, environment: str, run_list: list[str],
-                 normal: dict | None = None) -> dict:
-        from harness.repo import compile_policy
-
-        with self._lock:
-            try:
-                return compile_policy(self, name=name, environment=environment,
-                                      run_list=run_list, normal=normal)
-            except SolveError:
-                raise
-            except HarnessError as err:  # unknown role, role cycle: the run list cannot compile
-                raise SolveError(str(err)) from None
-
-    def policy(self, node: str) -> dict:
-        """The compiled policy of a stored node (412 when it cannot be compiled)."""
-        with self._lock:
-            doc = self._indexes["node"].docs.get(node)
-            if doc is None:
-                raise NotFound(f"no node {node!r}")
-            return self._compile(name=node, environment=doc["chef_environment"],
-                                 run_list=doc["run_list"], normal=doc["normal"])
-
-    def solve(self, environment: str, run_list: object) -> dict[str, dict]:
-        """Chef's depsolver endpoint: {cookbook: manifest} for run_list in environment."""
-        if not isinstance(run_list, list) or not all(isinstance(i, str) for i in run_list):
-            raise UsageError("run_list must be an array of strings")
-        with self._lock:
-            if environment not in self._indexes["environment"].docs:
-                raise NotFound(f"no environment {environment!r}")
-            policy = self._compile(name="_depsolver", environment=environment, run_list=run_list)
-            return {cb: self._cookbooks[cb][v] for cb, v in policy["cookbook_versions"].items()}

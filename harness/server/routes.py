@@ -1,15 +1,18 @@
 """Routes for data bags, cookbooks, the file store, search and converge reports.
 
-Split from app.py to keep modules small; same conventions (auth rule first, errors from
-harness.errors turned into JSON by the middleware).
+Split from api.py to keep modules small; same conventions (auth rule first, errors turned
+into JSON by the middleware in wire.py).
 """
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
-from harness.errors import ServerError, UsageError
-from harness.server.app import MAX_BODY, Api, json_response, raw_json, read_json
+from harness.errors import UsageError
+from harness.repo.documents import check_name
+from harness.server.api import Api
 from harness.server.auth import Rule
+from harness.server.status import HttpError
+from harness.server.wire import MAX_BODY, json_response, raw_json, read_json
 
 MAX_ROWS = 10_000
 
@@ -68,7 +71,7 @@ class DataRoutes:
         doc = await read_json(request)
         if not isinstance(doc, dict):
             raise UsageError("body must be an object {\"name\": BAG}")
-        self.store.create_bag(doc.get("name"))
+        self.store.create_bag(check_name(doc.get("name"), "data bag"))
         return json_response({"uri": f"{request.url.origin()}/data/{doc['name']}"}, 201)
 
     async def items(self, request: web.Request) -> web.Response:
@@ -85,7 +88,7 @@ class DataRoutes:
         self.api.allow(request, Rule.ADMIN)
         bag = self.api.name(request, "bag", "data bag")
         doc = await read_json(request)
-        item = doc.get("id") if isinstance(doc, dict) else None
+        item = check_name(doc.get("id") if isinstance(doc, dict) else None, "data bag item")
         self.store.put_item(bag, item, doc, create=True)
         return raw_json(self.store.get_item_json(bag, item), 201)
 
@@ -152,13 +155,16 @@ class DataRoutes:
         if not request.content_type.startswith("multipart/"):
             raise UsageError("want multipart/form-data with one part per file, named by its "
                              "sha256")
-        files, total = {}, 0
+        files: dict[str, bytes] = {}
+        total = 0
         async for part in await request.multipart():
-            chunks = []
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                raise UsageError("want one part per file, named by its sha256 (not nested)")
+            chunks: list[bytes] = []
             while chunk := await part.read_chunk(1 << 16):
                 total += len(chunk)
                 if total > MAX_BODY:
-                    raise ServerError(f"body larger than {MAX_BODY} bytes", status=413)
+                    raise HttpError(f"body larger than {MAX_BODY} bytes", status=413)
                 chunks.append(chunk)
             files[part.name] = b"".join(chunks)
         return json_response({"stored": self.store.put_files(files)}, 201)

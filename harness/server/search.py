@@ -1,4 +1,4 @@
-"""Search: Chef-style flattening, an inverted index kept current on writes, luqum evaluation.
+"""Search: an inverted index kept current on writes, luqum evaluation (fields.py flattens).
 
 Each index maps `field -> value -> {ids}` so `role:X AND chef_environment:Y` is two dict
 lookups and a set intersection; only wildcards, ranges and regexes scan one field's values.
@@ -7,7 +7,7 @@ Queries are parsed by luqum (the Lucene grammar chef-zero accepts), never by han
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from luqum import tree
@@ -15,79 +15,9 @@ from luqum.exceptions import InconsistentQueryException, ParseError
 from luqum.thread import parse
 
 from harness.errors import UsageError
+from harness.server.fields import Doc
 
 TEXT = "text"  # a bare term's field: every value of the document (no postings of its own)
-
-
-def scalar(value: object) -> str:
-    """Values compare as strings, spelled the way Chef (Ruby `to_s`) spells them."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return ""
-    return str(value)
-
-
-def flatten(doc: dict) -> dict[str, set[str]]:
-    """Chef-style fields: `{"a": {"b": 1}}` -> a_b: 1 and b: 1; arrays index every element."""
-    return flatten_layers([doc])
-
-
-def flatten_layers(layers: list[dict]) -> dict[str, set[str]]:
-    """flatten(merge_precedence(layers)), lowest precedence first, without building the merged
-    document: indexing 10,000 nodes should not deep-copy their attributes."""
-    out: dict[str, set[str]] = {}
-    _walk(out, "", [layer for layer in layers if layer])
-    return out
-
-
-def _walk(out: dict[str, set[str]], prefix: str, layers: list[dict]) -> None:
-    if len(layers) == 1:  # the common case, kept free of the merge bookkeeping below
-        for k, v in layers[0].items():
-            path = f"{prefix}_{k}" if prefix else k
-            if isinstance(v, dict):
-                _walk(out, path, [v])
-            else:
-                _leaf(out, path, k, v)
-        return
-    merged: dict[str, list] = {}  # Chef's deep merge: the trailing run of hashes merges
-    for layer in layers:
-        for k, v in layer.items():
-            run = merged.get(k)
-            if run is not None and isinstance(v, dict) and isinstance(run[-1], dict):
-                run.append(v)
-            else:
-                merged[k] = [v]
-    for k, run in merged.items():
-        path = f"{prefix}_{k}" if prefix else k
-        if isinstance(run[-1], dict):
-            _walk(out, path, run)
-        else:
-            _leaf(out, path, k, run[-1])
-
-
-def _leaf(out: dict[str, set[str]], path: str, key: str, value: object) -> None:
-    if isinstance(value, list):
-        for v in value:
-            if isinstance(v, dict):
-                _walk(out, path, [v])
-            else:
-                _leaf(out, path, key, v)
-        return
-    s = scalar(value)
-    column = out.get(path)
-    if column is None:
-        out[path] = {s}
-    else:
-        column.add(s)
-    if key != path:
-        column = out.get(key)
-        if column is None:
-            out[key] = {s}
-        else:
-            column.add(s)
 
 
 @lru_cache(maxsize=1024)
@@ -118,7 +48,7 @@ class Index:
     """One search index: stored documents plus `field -> value -> ids` postings."""
 
     def __init__(self) -> None:
-        self.docs: dict[str, dict] = {}
+        self.docs: dict[str, Doc] = {}
         self.postings: dict[str, dict[str, set[str]]] = {}
         self._terms: dict[str, dict[str, set[str]]] = {}  # id -> its fields, to unindex
         self._sorted: list[str] | None = None
@@ -126,7 +56,7 @@ class Index:
     def __len__(self) -> int:
         return len(self.docs)
 
-    def put(self, id_: str, doc: dict, fields: dict[str, set[str]]) -> None:
+    def put(self, id_: str, doc: Doc, fields: dict[str, set[str]]) -> None:
         """Store doc under id_ and (re)index it by fields (kept: do not mutate them later)."""
         if id_ in self.docs:
             self._unindex(id_)
@@ -149,7 +79,7 @@ class Index:
                     ids.add(id_)
         self._terms[id_] = fields
 
-    def remove(self, id_: str) -> dict | None:
+    def remove(self, id_: str) -> Doc | None:
         """Drop id_ from the index; returns its document (None when absent)."""
         if id_ not in self.docs:
             return None
@@ -273,7 +203,7 @@ class _Evaluator:
             hits |= column.get(value, set())
         return hits
 
-    def _scan(self, field: str, match) -> set[str]:
+    def _scan(self, field: str, match: Callable[[str], object]) -> set[str]:
         hits: set[str] = set()
         for column in self._columns(field):
             for value, ids in column.items():

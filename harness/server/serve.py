@@ -18,15 +18,21 @@ from typing import Any
 from aiohttp import web
 
 from harness.errors import UsageError
+from harness.server.api import AgentSource
 from harness.server.app import build_app
 from harness.server.store import Store
 
 
 class ConfigServer:
-    """An in-memory config server listening on host:port (port 0 picks a free one)."""
+    """An in-memory config server listening on host:port (port 0 picks a free one).
+
+    agent_pyz: the agent zipapp nodes download, as bytes or a function building it on the
+    first download (harness.agent.build.agent_zipapp_bytes); None serves none (404). The
+    caller chooses, so the server never imports the agent builder.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, admin_token: str | None = None,
-                 agent_pyz: bytes | None = None) -> None:
+                 agent_pyz: AgentSource = None) -> None:
         self.host = host
         self.port = port
         self.admin_token = admin_token or secrets.token_urlsafe(32)
@@ -62,7 +68,8 @@ class ConfigServer:
             try:
                 loop.run_forever()
             finally:
-                loop.run_until_complete(self._runner.cleanup())
+                if self._runner is not None:  # set by _listen, which succeeded
+                    loop.run_until_complete(self._runner.cleanup())
                 loop.close()
 
         self._thread = threading.Thread(target=run, name=f"config-server:{self.port}", daemon=True)

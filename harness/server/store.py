@@ -1,253 +1,178 @@
 """The config server's state, with no HTTP in it: documents, cookbooks, files, tokens, reports.
 
-One lock guards everything (writes are small, the event loop is the main caller). Documents
-are stored parsed and normalised; their compact JSON is cached until the next write, so GETs
-and search rows are not re-serialised per request. Every collection is also a search index.
-The Store is a policy source (role, environment, cookbook_manifests) for compile_policy.
+One lock guards everything (writes are small, the event loop is the main caller). The Store
+is a facade over two collaborators sharing that lock: DocumentStore (docs.py: roles,
+environments, nodes, clients, data bags, search) and CookbookStore (cookbooks.py: cookbook
+versions, files, reports). It is also a policy source (role, environment,
+cookbook_manifests) for harness.repo.compile_policy. Errors are harness.errors (NotFound,
+AlreadyExists, Frozen, SolveError, UsageError); status.py maps them to HTTP.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 import threading
 
-from harness.errors import NotFound, ServerError, UsageError
-from harness.server.bulk import BulkMixin
-from harness.server.cookbooks import CookbooksMixin
-from harness.server.documents import BUILTIN, check_name, normalise, normalise_item
-from harness.server.search import Index, flatten, flatten_layers
+from harness.errors import NotFound, UsageError
+from harness.server.bulk import plan_bulk
+from harness.server.cookbooks import CookbookStore, Manifests
+from harness.server.docs import DocumentStore, dumps
+from harness.server.fields import Doc
+from harness.server.policy import compile_for
 
-_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def dumps(doc: object) -> bytes:
-    """Compact wire JSON (one shared encoder: json.dumps(**options) builds one per call)."""
-    return _compact(doc).encode()
+__all__ = ["Store", "dumps"]
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class Store(CookbooksMixin, BulkMixin):
+class Store:
     """Thread-safe in-memory state of one config server."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._indexes: dict[str, Index] = {k: Index() for k in BUILTIN}
-        self._bags: dict[str, Index] = {}
-        self._raw: dict[tuple[str, str], bytes] = {}
-        self._cookbooks: dict[str, dict[str, dict]] = {}
-        self._files: dict[str, bytes] = {}
-        self._reports: dict[str, list[dict]] = {}
-        self._tokens: dict[str, str] = {}  # sha256(token) -> client name
-        self._token_of: dict[str, str] = {}  # client name -> sha256(token)
-        self._reset_default_environment()
+        self.docs = DocumentStore(self._lock)
+        self.cookbook_store = CookbookStore(self._lock)
 
-    # --- documents: roles, environments, nodes, clients -------------------------------------
-    def _index(self, kind: str) -> Index:
-        if kind in self._indexes:
-            return self._indexes[kind]
-        if kind in self._bags:
-            return self._bags[kind]
-        raise NotFound(f"no search index {kind!r}")
-
+    # --- documents (docs.py) --------------------------------------------------------------------
     def names(self, kind: str) -> list[str]:
-        with self._lock:
-            return list(self._index(kind).sorted_ids())
+        return self.docs.names(kind)
 
-    def get(self, kind: str, name: str) -> dict:
-        with self._lock:
-            doc = self._index(kind).docs.get(name)
-        if doc is None:
-            raise NotFound(f"no {kind} {name!r}")
-        return doc
+    def get(self, kind: str, name: str) -> Doc:
+        return self.docs.get(kind, name)
 
     def get_json(self, kind: str, name: str) -> bytes:
-        """The stored document as compact JSON (cached until it changes)."""
-        with self._lock:
-            self.get(kind, name)
-            return self._json(kind, name)
-
-    def _json(self, kind: str, name: str) -> bytes:
-        raw = self._raw.get((kind, name))
-        if raw is None:
-            raw = self._raw[(kind, name)] = dumps(self._index(kind).docs[name])
-        return raw
+        return self.docs.get_json(kind, name)
 
     def put(self, kind: str, name: str, doc: object, *, create: bool = False) -> bool:
-        """Create or replace; create=True refuses an existing name (409). True if created."""
-        check_name(name, kind)
-        doc = normalise(kind, name, doc)
-        with self._lock:
-            index = self._indexes[kind]
-            exists = name in index.docs
-            if create and exists:
-                raise ServerError(f"{kind} {name!r} already exists", status=409)
-            self._store(kind, name, doc, self._fields(kind, doc))
-            return not exists
+        return self.docs.put(kind, name, doc, create=create)
 
-    def _store(self, kind: str, name: str, doc: dict, fields: dict) -> None:
-        self._index(kind).put(name, doc, fields)
-        self._raw.pop((kind, name), None)
+    def delete(self, kind: str, name: str) -> Doc:
+        return self.docs.delete(kind, name)
 
-    def delete(self, kind: str, name: str) -> dict:
-        if kind == "environment" and name == "_default":
-            raise UsageError("the _default environment cannot be deleted")
-        with self._lock:
-            doc = self._index(kind).remove(name)
-            if doc is None:
-                raise NotFound(f"no {kind} {name!r}")
-            self._raw.pop((kind, name), None)
-            if kind == "client":
-                self._tokens.pop(self._token_of.pop(name, ""), None)
-            return doc
-
-    def _fields(self, kind: str, doc: dict) -> dict[str, set[str]]:
-        """Search fields: the document flattened; nodes get Chef's merged-attribute view."""
-        if kind != "node":
-            return flatten(doc)
-        fields = flatten_layers([doc[level] for level in ("default", "normal", "override",
-                                                          "automatic")])
-        fields["name"] = {doc["name"]}
-        fields["chef_environment"] = {doc["chef_environment"]}
-        fields["run_list"] = set(doc["run_list"])
-        automatic = doc["automatic"]
-        roles, recipes = automatic.get("roles", []), automatic.get("recipes", [])
-        fields["role"] = {str(r) for r in roles} if isinstance(roles, list) else set()
-        fields["recipe"] = set()
-        for recipe in recipes if isinstance(recipes, list) else ():
-            recipe = str(recipe)
-            cb, _, short = recipe.partition("::")
-            fields["recipe"].update({recipe, cb} if short in ("", "default") else {recipe})
-            if not short:
-                fields["recipe"].add(f"{cb}::default")
-        return fields
-
-    # --- clients and tokens -------------------------------------------------------------------
     def create_client(self, name: str, *, validator: bool = False, exist_ok: bool = False) -> str:
-        """Register a client and return its new token (shown once, stored hashed)."""
-        doc = normalise("client", check_name(name, "client"), {"validator": validator})
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            if name in self._indexes["client"].docs and not exist_ok:
-                raise ServerError(f"client {name!r} already exists", status=409)
-            self._tokens.pop(self._token_of.pop(name, ""), None)
-            self._store("client", name, doc, flatten(doc))
-            self._tokens[_hash(token)] = name
-            self._token_of[name] = _hash(token)
-        return token
+        return self.docs.create_client(name, validator=validator, exist_ok=exist_ok)
 
-    def client_for_name(self, name: str) -> dict | None:
-        with self._lock:
-            return self._indexes["client"].docs.get(name)
+    def client_for_name(self, name: str) -> Doc | None:
+        return self.docs.client_for_name(name)
 
-    def client_for_token(self, token: str) -> dict | None:
-        with self._lock:
-            name = self._tokens.get(_hash(token))
-            return self._indexes["client"].docs.get(name) if name else None
+    def client_for_token(self, token: str) -> Doc | None:
+        return self.docs.client_for_token(token)
 
-    # --- data bags -----------------------------------------------------------------------------
     def bags(self) -> list[str]:
-        with self._lock:
-            return sorted(self._bags)
+        return self.docs.bags()
 
     def create_bag(self, bag: str, *, exist_ok: bool = False) -> bool:
-        check_name(bag, "data bag")
-        if bag in BUILTIN:
-            raise UsageError(f"bad data bag name {bag!r}: it is a built-in search index")
-        with self._lock:
-            if bag in self._bags:
-                if exist_ok:
-                    return False
-                raise ServerError(f"data bag {bag!r} already exists", status=409)
-            self._bags[bag] = Index()
-            return True
+        return self.docs.create_bag(bag, exist_ok=exist_ok)
 
     def delete_bag(self, bag: str) -> None:
-        with self._lock:
-            if self._bags.pop(bag, None) is None:
-                raise NotFound(f"no data bag {bag!r}")
-            self._raw = {k: v for k, v in self._raw.items() if k[0] != bag}
-
-    def _bag(self, bag: str) -> Index:
-        index = self._bags.get(bag)
-        if index is None:
-            raise NotFound(f"no data bag {bag!r}")
-        return index
+        self.docs.delete_bag(bag)
 
     def items(self, bag: str) -> list[str]:
-        with self._lock:
-            return list(self._bag(bag).sorted_ids())
+        return self.docs.items(bag)
 
-    def get_item(self, bag: str, item: str) -> dict:
-        with self._lock:
-            doc = self._bag(bag).docs.get(item)
-        if doc is None:
-            raise NotFound(f"no item {item!r} in data bag {bag!r}")
-        return doc
+    def get_item(self, bag: str, item: str) -> Doc:
+        return self.docs.get_item(bag, item)
 
     def get_item_json(self, bag: str, item: str) -> bytes:
-        with self._lock:
-            self.get_item(bag, item)
-            return self._json(bag, item)
-
-    @staticmethod
-    def _item(bag: str, item: str, doc: object) -> tuple[dict, dict]:
-        doc = normalise_item(bag, check_name(item, "data bag item"), doc)
-        fields = flatten(doc)
-        fields["data_bag"], fields["chef_type"] = {bag}, {"data_bag_item"}
-        return doc, fields
+        return self.docs.get_item_json(bag, item)
 
     def put_item(self, bag: str, item: str, doc: object, *, create: bool = False) -> bool:
-        doc, fields = self._item(bag, item, doc)
-        with self._lock:
-            exists = item in self._bag(bag).docs
-            if create and exists:
-                raise ServerError(f"item {item!r} already exists in data bag {bag!r}", status=409)
-            self._store(bag, item, doc, fields)
-            return not exists
+        return self.docs.put_item(bag, item, doc, create=create)
 
-    def delete_item(self, bag: str, item: str) -> dict:
-        with self._lock:
-            doc = self._bag(bag).remove(item)
-            if doc is None:
-                raise NotFound(f"no item {item!r} in data bag {bag!r}")
-            self._raw.pop((bag, item), None)
-            return doc
+    def delete_item(self, bag: str, item: str) -> Doc:
+        return self.docs.delete_item(bag, item)
 
-    # --- search --------------------------------------------------------------------------------
     def indexes(self) -> list[str]:
-        with self._lock:
-            return [*BUILTIN, *sorted(self._bags)]
+        return self.docs.indexes()
 
     def search(self, index: str, q: str, start: int = 0,
                rows: int = 1000) -> tuple[int, list[bytes]]:
-        """(total, page of matching documents as JSON), sorted by name/id."""
-        with self._lock:
-            ids = self._index(index).search(q)
-            return len(ids), [self._json(index, i) for i in ids[start:start + rows]]
+        return self.docs.search(index, q, start, rows)
 
-    def search_docs(self, index: str, q: str) -> list[dict]:
-        """Every matching document (in-process callers)."""
-        with self._lock:
-            idx = self._index(index)
-            return [idx.docs[i] for i in idx.search(q)]
+    def search_docs(self, index: str, q: str) -> list[Doc]:
+        return self.docs.search_docs(index, q)
 
-    def _reset_default_environment(self) -> None:
-        doc = normalise("environment", "_default",
-                        {"description": "The default environment"})
-        self._store("environment", "_default", doc, flatten(doc))
+    # --- cookbooks, files, reports (cookbooks.py) ------------------------------------------------
+    def cookbooks(self) -> dict[str, list[str]]:
+        return self.cookbook_store.cookbooks()
+
+    def cookbook_versions(self, name: str) -> list[str]:
+        return self.cookbook_store.cookbook_versions(name)
+
+    def manifest(self, name: str, version: str) -> Doc:
+        return self.cookbook_store.manifest(name, version)
+
+    def put_manifest(self, name: str, version: str, doc: object, *, freeze: bool = False) -> bool:
+        return self.cookbook_store.put_manifest(name, version, doc, freeze=freeze)
+
+    def put_manifests(self, docs: object) -> int:
+        return self.cookbook_store.put_manifests(docs)
+
+    def delete_manifest(self, name: str, version: str) -> Doc:
+        return self.cookbook_store.delete_manifest(name, version)
+
+    def missing_files(self, checksums: object) -> list[str]:
+        return self.cookbook_store.missing_files(checksums)
+
+    def put_file(self, checksum: str, data: bytes) -> bool:
+        return self.cookbook_store.put_file(checksum, data)
+
+    def put_files(self, files: dict[str, bytes]) -> int:
+        return self.cookbook_store.put_files(files)
+
+    def get_file(self, checksum: str) -> bytes:
+        return self.cookbook_store.get_file(checksum)
+
+    def add_report(self, node: str, report: object) -> None:
+        self.cookbook_store.add_report(node, report)
+
+    def reports(self, node: str) -> list[Doc]:
+        return self.cookbook_store.reports(node)
+
+    # --- policy source (harness.repo.compile_policy reads these) and policies -------------------
+    def role(self, name: str) -> Doc | None:
+        return self.docs.find("role", name)
+
+    def environment(self, name: str) -> Doc | None:
+        return self.docs.find("environment", name)
+
+    def cookbook_manifests(self) -> Manifests:
+        return self.cookbook_store.all_manifests()
+
+    def policy(self, node: str) -> Doc:
+        """The compiled policy of a stored node (SolveError when it cannot be compiled)."""
+        with self._lock:
+            doc = self.docs.find("node", node)
+            if doc is None:
+                raise NotFound(f"no node {node!r}")
+            return compile_for(self, name=node, environment=doc["chef_environment"],
+                               run_list=doc["run_list"], normal=doc["normal"])
+
+    def solve(self, environment: str, run_list: object) -> dict[str, Doc]:
+        """Chef's depsolver endpoint: {cookbook: manifest} for run_list in environment."""
+        if not isinstance(run_list, list) or not all(isinstance(i, str) for i in run_list):
+            raise UsageError("run_list must be an array of strings")
+        with self._lock:
+            if self.environment(environment) is None:
+                raise NotFound(f"no environment {environment!r}")
+            policy = compile_for(self, name="_depsolver", environment=environment,
+                                 run_list=run_list)
+            return {cb: self.manifest(cb, v) for cb, v in policy["cookbook_versions"].items()}
+
+    # --- the whole store ---------------------------------------------------------------------------
+    def bulk(self, batch: object) -> dict[str, int]:
+        """Upsert many documents at once (restore's fast path, see bulk.py): every one is
+        checked first, then all are applied under one lock, so a bad batch changes nothing."""
+        plan = plan_bulk(batch)
+        with self._lock:
+            plan.counts["cookbooks"] = self.put_manifests(plan.cookbooks)
+            for bag in plan.bags:
+                self.docs.ensure_bag(bag)
+            for kind, name, doc, fields in plan.ready:
+                if kind == "client" and self.docs.client_for_name(name) is None:
+                    self.docs.create_client(name, validator=doc["validator"])
+                else:
+                    self.docs.store(kind, name, doc, fields)
+        return plan.counts
 
     def wipe(self) -> None:
         """Delete everything but the clients (the first step of a restore)."""
         with self._lock:
-            for kind in ("node", "role", "environment"):
-                self._indexes[kind] = Index()
-            self._bags.clear()
-            self._raw = {k: v for k, v in self._raw.items() if k[0] == "client"}
-            self._cookbooks.clear()
-            self._files.clear()
-            self._reports.clear()
-            self._reset_default_environment()
+            self.docs.wipe()
+            self.cookbook_store.wipe()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_agent_build import bare_python
 
+from harness.agent.build import agent_zipapp_bytes
 from harness.agent.errors import RecipeError
 from harness.agent.runner import why_run
 from harness.client import Client
@@ -53,7 +54,7 @@ def write_repo(root: Path, out: Path, recipe_tail: str = "") -> Path:
 
 @pytest.fixture
 def server():
-    with ConfigServer() as srv:
+    with ConfigServer(agent_pyz=agent_zipapp_bytes) as srv:
         yield srv
 
 

@@ -226,7 +226,7 @@ def test_bulk_bodies_split_by_size_and_keep_every_document():
 def test_paused_gc_nests_and_restores_the_previous_state():
     import gc
 
-    from harness.server.bulk import paused_gc
+    from harness.util import paused_gc
 
     assert gc.isenabled()
     with paused_gc():

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import types
 
 import pytest
 import urllib3
@@ -198,16 +196,25 @@ def test_search_answers_total_start_rows(server, http):
     assert doc["rows"][0]["name"] == "web1"
 
 
-def test_agent_zipapp_is_built_lazily_once(http, monkeypatch):
+def test_agent_zipapp_is_built_lazily_once(http):
     calls = []
-    fake = types.ModuleType("harness.agent.build")
-    fake.agent_zipapp_bytes = lambda: calls.append(1) or b"ZIPAPP"
-    monkeypatch.setitem(sys.modules, "harness.agent.build", fake)
-    with ConfigServer() as srv:
+
+    def build() -> bytes:
+        calls.append(1)
+        return b"ZIPAPP"
+
+    with ConfigServer(agent_pyz=build) as srv:
         srv.tokens = {ADMIN: srv.admin_token}
         for _ in range(2):
             assert call(http, srv, "GET", "/agent/agent.pyz") == (200, b"ZIPAPP")
     assert calls == [1]
+
+
+def test_a_server_without_an_agent_answers_404(http):
+    with ConfigServer() as srv:
+        srv.tokens = {ADMIN: srv.admin_token}
+        status, doc = call(http, srv, "GET", "/agent/agent.pyz")
+    assert status == 404 and "without an agent.pyz" in doc["error"][0]
 
 
 def _multipart(files: dict[str, bytes]) -> tuple[bytes, str]:
@@ -270,7 +277,7 @@ def test_anonymous_creates_are_refused_before_the_body_is_read(server, http):
 def test_store_refuses_a_name_with_a_trailing_newline():
     """`^...$` would let "web\\n" through; the server shares the repo's name rule."""
     from harness.errors import UsageError
-    from harness.server.documents import check_name
+    from harness.repo.documents import check_name
 
     assert check_name("web-1", "node") == "web-1"
     for bad in ("web\n", "a/b", "..", "", 3):

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from harness.errors import UsageError
 from harness.repo import merge_precedence
-from harness.server.search import Index, flatten, flatten_layers
+from harness.server.fields import flatten, flatten_layers
+from harness.server.search import Index
 
 
 def test_flatten_nested_keys_leaf_keys_and_arrays():

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from harness.errors import NotFound, ServerError, SolveError, UsageError
+from harness.errors import AlreadyExists, Frozen, NotFound, SolveError, UsageError
+from harness.server.status import status_of
 from harness.server.store import Store
 
 
@@ -63,9 +64,9 @@ def test_bad_names_are_refused(name):
 def test_create_refuses_existing_and_delete_reports_missing():
     store = Store()
     store.put("node", "n1", {}, create=True)
-    with pytest.raises(ServerError) as err:
+    with pytest.raises(AlreadyExists) as err:
         store.put("node", "n1", {}, create=True)
-    assert err.value.status == 409
+    assert status_of(err.value) == 409
     store.delete("node", "n1")
     with pytest.raises(NotFound):
         store.delete("node", "n1")
@@ -164,9 +165,9 @@ def test_freezing():
     assert store.manifest("base", "1.0.0")["frozen"] is True
     _cookbook(store, "base", "1.0.0")  # same content again: fine, still frozen
     assert store.manifest("base", "1.0.0")["frozen"] is True
-    with pytest.raises(ServerError, match="frozen") as err:
+    with pytest.raises(Frozen, match="frozen") as err:
         _cookbook(store, "base", "1.0.0", recipes=("default", "extra"))
-    assert err.value.status == 409
+    assert status_of(err.value) == 409
     _cookbook(store, "base", "1.1.0", recipes=("default", "extra"))  # a new version is fine
     assert store.cookbooks() == {"base": ["1.1.0", "1.0.0"]}
     assert store.manifest("base", "_latest")["version"] == "1.1.0"

@@ -1,32 +1,36 @@
-"""Shape checks and normalisation of the documents the server stores.
+"""Shape checks and normalisation of the documents the config server stores.
 
 Every document is checked once, on write, and stored normalised (all keys present,
 `json_class`/`chef_type` written the way Chef writes them), so reads never re-validate and a
-backup of what is stored is byte-for-byte stable. Bad input is a UsageError (HTTP 400).
+backup of what is stored is byte-for-byte stable. Bad input is a UsageError. Pure model:
+the server and restore (names, cookbook file paths) both use it.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import HarnessError, UsageError
+from harness.repo.runlist import parse_item
 from harness.repo.validate import name_issue
+from harness.repo.versions import Constraint, Version
 
 BUILTIN = ("node", "role", "environment", "client")  # search indexes that are not data bags
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
+T = TypeVar("T")
 
 
 def check_name(name: object, what: str) -> str:
     """The repo's name rule (harness.repo.validate.name_issue): no path tricks, one line."""
-    if name_issue(name, what) is not None:
+    if not isinstance(name, str) or name_issue(name, what) is not None:
         raise UsageError(f"bad {what} name {name!r}: use letters, digits, _ . : - "
                          "(no path separators, not '.' or '..')")
     return name
 
 
-def _type(value: Any, kind: type, what: str) -> Any:
+def _type(value: object, kind: type[T], what: str) -> T:
     """isinstance, except that a bool is not an int (JSON true is not 1)."""
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         expected = {dict: "an object", list: "an array", str: "a string", bool: "true or false"}
@@ -37,8 +41,6 @@ def _type(value: Any, kind: type, what: str) -> Any:
 
 
 def _run_list(value: Any, what: str) -> list[str]:
-    from harness.repo import parse_item
-
     for item in _type(value, list, what):
         _type(item, str, f"{what} item")
         try:
@@ -54,8 +56,6 @@ def _env_run_lists(value: Any, what: str) -> dict[str, list[str]]:
 
 
 def _cookbook_versions(value: Any, what: str) -> dict[str, str]:
-    from harness.repo import Constraint
-
     out = {}
     for cb, constraint in _type(value, dict, what).items():
         check_name(cb, "cookbook")
@@ -67,7 +67,7 @@ def _cookbook_versions(value: Any, what: str) -> dict[str, str]:
     return out
 
 
-def _obj(value: Any, what: str) -> dict:
+def _obj(value: Any, what: str) -> dict[str, Any]:
     return _type(value, dict, what)
 
 
@@ -97,7 +97,7 @@ SCHEMAS: dict[str, tuple[str | None, dict[str, tuple[Callable[[], Any], Checker]
 }
 
 
-def normalise(kind: str, name: str, doc: Any) -> dict:
+def normalise(kind: str, name: str, doc: Any) -> dict[str, Any]:
     """Checked, complete copy of a role/environment/node/client document named `name`."""
     _type(doc, dict, f"{kind} document")
     if doc.get("name", name) != name:
@@ -111,7 +111,7 @@ def normalise(kind: str, name: str, doc: Any) -> dict:
     return out
 
 
-def normalise_item(bag: str, item: str, doc: Any) -> dict:
+def normalise_item(bag: str, item: str, doc: Any) -> dict[str, Any]:
     """A data bag item is any object whose `id` is the item's name."""
     _type(doc, dict, "data bag item")
     if doc.get("id", item) != item:
@@ -119,9 +119,9 @@ def normalise_item(bag: str, item: str, doc: Any) -> dict:
     return {**doc, "id": item}
 
 
-def safe_path(path: Any) -> str:
+def safe_path(value: object) -> str:
     """A cookbook file path: relative, POSIX, no `..`, so no one writes outside a directory."""
-    _type(path, str, "cookbook file path")
+    path = _type(value, str, "cookbook file path")
     parts = PurePosixPath(path).parts
     if (not parts or path.startswith("/") or "\\" in path or "\x00" in path
             or any(p in ("..", ".") for p in parts) or str(PurePosixPath(*parts)) != path):
@@ -129,10 +129,8 @@ def safe_path(path: Any) -> str:
     return path
 
 
-def normalise_manifest(name: str, version: str, doc: Any) -> dict:
+def normalise_manifest(name: str, version: str, doc: Any) -> dict[str, Any]:
     """A cookbook version manifest (contracts.md), files sorted by path."""
-    from harness.repo import Version
-
     _type(doc, dict, "cookbook manifest")
     try:
         canonical = str(Version.parse(version))
@@ -150,7 +148,8 @@ def normalise_manifest(name: str, version: str, doc: Any) -> dict:
     attrs = _obj(doc.get("attributes", {}), "cookbook attributes")
     attributes = {level: _obj(attrs.get(level, {}), f"attributes.{level}")
                   for level in ("default", "override")}
-    files, seen = [], set()
+    files: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for entry in _type(doc.get("files", []), list, "cookbook files"):
         _obj(entry, "cookbook file entry")
         path = safe_path(entry.get("path"))

@@ -1,0 +1,84 @@
+"""What every handler shares: JSON answers, body limits, and the middleware.
+
+The middleware identifies the caller and turns every error into `{"error": [message]}` with
+the status status.py gives it, so a bad request never stops the server.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from harness.errors import HarnessError, UsageError
+from harness.server.auth import Authenticator, Principal
+from harness.server.docs import dumps
+from harness.server.status import HttpError, status_of
+
+log = logging.getLogger(__name__)
+MAX_JSON = 4 * 1024 * 1024
+MAX_BODY = 64 * 1024 * 1024
+WHO = web.RequestKey("who", Principal)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(doc: Any, status: int = 200) -> web.Response:
+    return web.Response(body=dumps(doc), status=status, content_type="application/json")
+
+
+def raw_json(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return json_response({"error": [message]}, status)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_body(request: web.Request, limit: int = MAX_JSON) -> bytes:
+    """The raw body; 413 over `limit` (64 MiB bodies are refused by aiohttp itself)."""
+    if (request.content_length or 0) > limit:
+        raise HttpError(f"JSON body larger than {limit} bytes", status=413)
+    body = await request.read()
+    if len(body) > limit:
+        raise HttpError(f"JSON body larger than {limit} bytes", status=413)
+    return body
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as err:
+        raise UsageError(f"malformed JSON: {err}") from None
+
+
+async def read_json(request: web.Request) -> Any:
+    """The parsed body: 413 over 4 MiB, 400 when it is not JSON."""
+    return parse_json(await read_body(request))
+
+
+def make_middleware(authenticator: Authenticator) -> Callable[..., Any]:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            request[WHO] = authenticator.identify(request.headers.get("Authorization"))
+            return await handler(request)
+        except HarnessError as err:
+            return error_response(status_of(err), str(err))
+        except web.HTTPException as err:
+            if err.status < 400:
+                raise
+            detail = err.text if err.text and not err.text.startswith(str(err.status)) else ""
+            return error_response(err.status, f"{request.method} {request.path}: "
+                                              f"{detail or err.reason}")
+        except RecursionError:
+            return error_response(400, "document nested too deeply")
+        except Exception as err:  # a bug: answer in JSON, log it, keep serving
+            log.exception("%s %s failed", request.method, request.path)
+            return error_response(500, f"internal error: {err!r}")
+    return middleware
