@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.nodes.commands import load_state
+from harness.nodes.keeper import load_state
 
 NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
 
