@@ -12,13 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from harness.ci.specs import Spec, is_spec_file
 from harness.errors import HarnessError
-
-if TYPE_CHECKING:
-    from harness.repo import Repo
+from harness.repo import Repo, load_repo
+from harness.repo.runlist import expand_run_list
 
 ALL, NONE = "all", "none"
 DEFAULT_ALLOWLIST_BAG = "allowlist"   # node.in_allowlist(name, bag="allowlist") in the contracts
@@ -104,8 +102,6 @@ class Analysis:
     def repo(self) -> Repo | None:
         """The loaded repo, or None when it does not load (then every reach is `broken`)."""
         if not self._loaded:
-            from harness.repo import load_repo
-
             self._loaded = True
             try:
                 self._repo = load_repo(self.repo_dir)
@@ -133,8 +129,6 @@ class Analysis:
         return self._reach[spec.file]
 
     def _compute(self, spec: Spec) -> Reach:
-        from harness.repo.runlist import expand_run_list
-
         out = Reach(environments={spec.env} | set(spec.strings))
         repo = self.repo
         if repo is None:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
-from harness.client import Client
+if TYPE_CHECKING:
+    from harness.client import Client
 
 Handler = Callable[[argparse.Namespace], int]
 # What add_subparsers() returns; argparse names the class only privately, and it is generic
@@ -34,4 +35,8 @@ def repo_dir(args: argparse.Namespace) -> Path:
 
 def client(args: argparse.Namespace) -> Client:
     """The admin client of --server with the token in --token-file."""
+    # Lazy: urllib3 and http.client cost ~50 ms to import (measured with -X importtime),
+    # which `harness validate` and `harness show` must not pay.
+    from harness.client import Client
+
     return Client.from_token_file(args.server, Path(args.token_file))

@@ -13,13 +13,13 @@ from pathlib import Path
 from types import FrameType
 
 from harness.cli.common import Subparsers, add_repo, client, repo_dir
-from harness.client import Client
-from harness.restore import backup, restore
 
 
 def serve_forever(repo_dir: Path | None, host: str, port: int, token_file: Path) -> None:
     """`harness serve`: restore repo_dir (if given), print the URL, serve until SIGINT/SIGTERM."""
     # Lazy: aiohttp costs ~0.15 s to import (measured), which `harness validate` must not pay.
+    from harness.client import Client
+    from harness.restore import restore
     from harness.server.serve import ConfigServer, admin_token
 
     token = admin_token(Path(token_file))
@@ -51,6 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    # Lazy: harness.restore brings the client (urllib3) and the server's bulk helpers, ~75 ms
+    # of imports (measured) that `harness validate` must not pay.
+    from harness.restore import restore
+
     summary = restore(client(args), repo_dir(args),
                       from_backup=Path(args.from_backup) if args.from_backup else None,
                       progress=print)
@@ -59,6 +63,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from harness.restore import backup  # lazy: see cmd_restore
+
     print(backup(client(args), Path(args.to)))
     return 0
 
