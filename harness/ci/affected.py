@@ -12,13 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from harness.ci.specs import Spec, is_spec_file
 from harness.errors import HarnessError
-
-if TYPE_CHECKING:
-    from harness.repo import Repo
+from harness.repo import Repo, load_repo
+from harness.repo.runlist import expand_run_list
 
 ALL, NONE = "all", "none"
 DEFAULT_ALLOWLIST_BAG = "allowlist"   # node.in_allowlist(name, bag="allowlist") in the contracts
@@ -96,7 +94,9 @@ class Analysis:
 
     def __init__(self, repo_dir: Path, specs: list[Spec]) -> None:
         self.repo_dir, self.specs = repo_dir, specs
-        self._repo, self._load_error, self._loaded = None, None, False
+        self._repo: Repo | None = None
+        self._load_error: str | None = None
+        self._loaded = False
         self._reach: dict[str, Reach] = {}
         self._texts: dict[str, str] = {}
 
@@ -104,8 +104,6 @@ class Analysis:
     def repo(self) -> Repo | None:
         """The loaded repo, or None when it does not load (then every reach is `broken`)."""
         if not self._loaded:
-            from harness.repo import load_repo
-
             self._loaded = True
             try:
                 self._repo = load_repo(self.repo_dir)
@@ -115,7 +113,9 @@ class Analysis:
 
     def lookup_tables(self) -> dict[str, dict[str, str]]:
         """Directory/file -> object name maps for classify (names may differ from files)."""
-        repo, tables = self.repo, {"cookbook_dirs": {}, "role_files": {}, "env_files": {}}
+        repo = self.repo
+        tables: dict[str, dict[str, str]] = {"cookbook_dirs": {}, "role_files": {},
+                                             "env_files": {}}
         if repo is None:
             return tables
         root = Path(repo.root).resolve()
@@ -133,8 +133,6 @@ class Analysis:
         return self._reach[spec.file]
 
     def _compute(self, spec: Spec) -> Reach:
-        from harness.repo.runlist import expand_run_list
-
         out = Reach(environments={spec.env} | set(spec.strings))
         repo = self.repo
         if repo is None:
@@ -153,17 +151,18 @@ class Analysis:
                 for name in expansion.roles:
                     out.roles.setdefault(name, role)
                 for recipe in expansion.recipes:
-                    self._add_cookbook(out, recipe.partition("::")[0], role)
+                    self._add_cookbook(repo, out, recipe.partition("::")[0], role)
         return out
 
-    def _add_cookbook(self, out: Reach, name: str, via: str) -> None:
+    @staticmethod
+    def _add_cookbook(repo: Repo, out: Reach, name: str, via: str) -> None:
         todo = [name]
         while todo:
             cb = todo.pop()
             if cb in out.cookbooks:
                 continue
             out.cookbooks[cb] = via
-            found = self.repo.cookbooks.get(cb)
+            found = repo.cookbooks.get(cb)
             todo.extend(found.depends if found is not None else ())
 
     def uses_bag(self, spec: Spec, bag: str) -> str | None:
@@ -191,9 +190,10 @@ class Analysis:
         if name not in self._texts:
             cb = self.repo.cookbooks.get(name) if self.repo is not None else None
             chunks = []
-            for rel in (cb.files if cb is not None else ()):
+            files = [Path(cb.path) / rel for rel in cb.files] if cb is not None else []
+            for file in files:
                 try:
-                    chunks.append((Path(cb.path) / rel).read_text(encoding="utf-8"))
+                    chunks.append(file.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError):
                     continue
             self._texts[name] = "\n".join(chunks)

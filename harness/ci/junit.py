@@ -63,6 +63,6 @@ def read(path: Path) -> Counts | None:
             failed += 1
         elif case.find("skipped") is not None:
             skipped += 1
-        files.add(case.get("file") or case.get("classname", ""))
+        files.add(case.get("file") or case.get("classname") or "")
     # collection errors are reported as a testcase with an <error>, so they count as failed
     return Counts(tests, tests - failed - skipped, failed, skipped, len(files - {""}))

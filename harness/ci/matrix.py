@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.ci.affected import Analysis, classify, select
 from harness.ci.git import changed_paths, checkout
@@ -25,7 +26,7 @@ class Matrix:
     changed: list[str] = field(default_factory=list)   # paths considered (empty: full run)
     base: str | None = None
 
-    def entries(self, *, explain: bool = False) -> list[dict]:
+    def entries(self, *, explain: bool = False) -> list[dict[str, Any]]:
         out = []
         for spec in self.selected:
             entry = spec.entry()

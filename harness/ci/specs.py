@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import UsageError
 
@@ -27,7 +28,7 @@ class Spec:
     opaque: bool = False            # marker missing or not literal: we cannot tell what it uses
     strings: frozenset[str] = field(default_factory=frozenset)  # string constants in the module
 
-    def entry(self) -> dict:
+    def entry(self) -> dict[str, Any]:
         """The matrix entry (what a CI job gets)."""
         return {"name": self.name, "file": self.file, "roles": list(self.roles)}
 

@@ -2,20 +2,15 @@
 
 bump (cookbook version), promote (environment pin), check (pins and roles solve), allowlists
 (host-pattern data bags), flip (move nodes between environments on the config server). File
-edits keep every byte but the changed token; see docs/rollouts.md. Names load lazily so
-`harness allowlist` does not pay for the depsolver.
+edits keep every byte but the changed token; see docs/rollouts.md.
 """
-from importlib import import_module
+from __future__ import annotations
 
-_HOMES = {"add_pattern": "allowlist", "in_allowlist": "allowlist", "remove_pattern": "allowlist",
-          "bump": "bump", "check": "check", "promote": "promote", "flip_node": "flip",
-          "flip_nodes": "flip", "matching_nodes": "flip", "preview": "flip"}
+from harness.rollout.allowlist import add_pattern, in_allowlist, remove_pattern
+from harness.rollout.bump import bump
+from harness.rollout.check import check
+from harness.rollout.flip import flip_node, flip_nodes, matching_nodes, preview
+from harness.rollout.promote import promote
 
-
-def __getattr__(name: str):
-    if name in _HOMES:
-        return getattr(import_module(f"harness.rollout.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'harness.rollout' has no attribute {name!r}")
-
-
-__all__ = sorted(_HOMES)
+__all__ = ["add_pattern", "bump", "check", "flip_node", "flip_nodes", "in_allowlist",
+           "matching_nodes", "preview", "promote", "remove_pattern"]

@@ -15,21 +15,23 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import NotFound, UsageError
+from yaml.nodes import Node, SequenceNode
+
+from harness.errors import HarnessError, NotFound, UsageError
 from harness.repo.validate import name_issue
-from harness.rollout.docfile import find_file, load_doc, write_atomic
+from harness.rollout.docfile import Doc, find_file, load_doc, write_atomic
 from harness.rollout.splice import append_item, entry, insert_entry, remove_item
 
 DEFAULT_BAG = "allowlist"
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if not value:
         return []
     return [value] if isinstance(value, str) else list(value)
 
 
-def in_allowlist(item: dict, fqdn: str, roles: Iterable[str] = (), *,
+def in_allowlist(item: dict[str, Any], fqdn: str, roles: Iterable[str] = (), *,
                  key: str = "patterns") -> bool:
     """True when fqdn matches one of item[key] (fnmatchcase) or the node has one of item["roles"].
 
@@ -64,7 +66,7 @@ def item_file(repo_dir: Path, bag: str, name: str) -> Path:
     return find_file(directory, name) or directory / f"{name}.json"
 
 
-def _load_item(path: Path, name: str):
+def _load_item(path: Path, name: str) -> Doc:
     doc = load_doc(path)
     if doc.data.get("id", name) != name:
         raise UsageError(f"item id {doc.data.get('id')!r} does not match the file name",
@@ -75,6 +77,13 @@ def _load_item(path: Path, name: str):
             raise UsageError(f"malformed allowlist item: {key!r} must be a list of strings",
                              path=str(path))
     return doc
+
+
+def _sequence(node: Node, path: Path) -> SequenceNode:
+    """The patterns' node; _load_item checked the value is a list, so it is a sequence."""
+    if not isinstance(node, SequenceNode):
+        raise HarnessError("cannot locate 'patterns' in this file; edit it by hand", path=str(path))
+    return node
 
 
 def add_pattern(repo_dir: Path, name: str, pattern: str, *, bag: str = DEFAULT_BAG) -> str:
@@ -100,7 +109,7 @@ def add_pattern(repo_dir: Path, name: str, pattern: str, *, bag: str = DEFAULT_B
         new_text = insert_entry(doc, doc.root, "patterns", [pattern])
     else:
         expected["patterns"].append(pattern)
-        new_text = append_item(doc, found[1], pattern)
+        new_text = append_item(doc, _sequence(found[1], path), pattern)
     doc.commit(new_text, expected)
     return f"{path}: added {pattern}"
 
@@ -121,6 +130,8 @@ def remove_pattern(repo_dir: Path, name: str, pattern: str, *, bag: str = DEFAUL
     index = patterns.index(pattern)
     expected = doc.expected()
     del expected["patterns"][index]
-    knode, seq = entry(doc.root, "patterns")
-    doc.commit(remove_item(doc, knode, seq, index), expected)
+    found = entry(doc.root, "patterns")
+    if found is None:  # data has the key, so its node exists
+        raise HarnessError("cannot locate 'patterns' in this file; edit it by hand", path=str(path))
+    doc.commit(remove_item(doc, found[0], _sequence(found[1], path), index), expected)
     return f"{path}: removed {pattern}"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode
 
 from harness.errors import HarnessError, UsageError
 
@@ -46,7 +47,7 @@ class Doc:
     bom: bool
     fmt: str
     data: Any
-    root: yaml.Node
+    root: MappingNode
 
     @property
     def newline(self) -> str:
@@ -93,6 +94,8 @@ def load_doc(path: Path) -> Doc:
     except yaml.YAMLError as err:
         raise HarnessError(f"cannot locate values in this file ({err}); edit it by hand",
                            path=str(path)) from None
+    if not isinstance(root, MappingNode):  # data is a mapping, so this cannot happen
+        raise HarnessError("cannot locate values in this file; edit it by hand", path=str(path))
     return Doc(path=path, text=text, bom=bom, fmt=fmt, data=data, root=root)
 
 

@@ -16,22 +16,23 @@ from harness.rollout.allowlist import check_name
 Change = tuple[str, str | None, str | None]   # (cookbook, old version, new version); None: absent
 
 
-def _get(client: Any, path: str, missing: str) -> dict:
+def _get(client: Any, path: str, missing: str) -> dict[str, Any]:
     try:
-        return client.get(path)
+        doc: dict[str, Any] = client.get(path)
+        return doc
     except ServerError as err:
         if err.status == 404:
             raise NotFound(missing) from None
         raise
 
 
-def environment(client: Any, env: str) -> dict:
+def environment(client: Any, env: str) -> dict[str, Any]:
     """The environment document; NotFound when the server has no such environment."""
     check_name("environment", env)
     return _get(client, f"/environments/{env}", f"no environment {env!r} on the server")
 
 
-def node_doc(client: Any, node: str) -> dict:
+def node_doc(client: Any, node: str) -> dict[str, Any]:
     check_name("node", node)
     return _get(client, f"/nodes/{node}", f"no node {node!r} on the server")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode
 
-from harness.errors import NotFound, UsageError
+from harness.errors import HarnessError, NotFound, UsageError
 from harness.repo import Constraint, Version, load_repo
 from harness.rollout.docfile import load_doc
 from harness.rollout.inventory import policy_source, versions, where
@@ -48,9 +48,9 @@ def promote(repo_dir: Path, env: str, cookbook: str, *, version: str | None = No
     repo = load_repo(repo_dir)
     path = repo.sources.get(("environment", env))
     if env not in repo.environments or path is None:
-        known = ", ".join(sorted(e for e in repo.environments if e != "_default")) or "none"
+        names = ", ".join(sorted(e for e in repo.environments if e != "_default")) or "none"
         raise NotFound(f"no environment file environments/{env}.json or .yaml in {repo.root} "
-                       f"(environments: {known})")
+                       f"(environments: {names})")
     known = versions(policy_source(repo, from_backup)).get(cookbook)
     if not known:
         raise NotFound(f"no cookbook {cookbook!r} in {where(from_backup)}")
@@ -83,7 +83,11 @@ def promote(repo_dir: Path, env: str, cookbook: str, *, version: str | None = No
     elif old_text is None:
         new_text = insert_entry(doc, found[1], cookbook, pin)
     else:
-        new_text = replace_scalar(doc, entry(found[1], cookbook)[1], pin)
+        pinned = entry(found[1], cookbook)
+        if pinned is None:  # data has the pin, so its node exists
+            raise HarnessError(f"cannot locate the pin of {cookbook} in this file; edit it by hand",
+                               path=str(path))
+        new_text = replace_scalar(doc, pinned[1], pin)
     doc.commit(new_text, expected)
     return Promoted(path, f"{path}: {cookbook} {old_text or '(not pinned)'} -> {pin}",
                     _warnings(env, cookbook, old, new, known))

@@ -101,7 +101,8 @@ def _json_value(doc: Doc, value: Any, indent: str, multiline: bool) -> str:
     return body.replace("\n", doc.newline + indent)
 
 
-def _yaml_block(doc: Doc, key: str, value: Any, indent: str, styles: tuple) -> str:
+def _yaml_block(doc: Doc, key: str, value: Any, indent: str,
+                styles: tuple[str | None, str | None]) -> str:
     """`key: value` for a block mapping; nested dicts/lists as block collections."""
     kstyle, vstyle = styles
     head = indent + scalar(doc, key, kstyle, flow=False) + ":"
@@ -120,24 +121,27 @@ def _yaml_block(doc: Doc, key: str, value: Any, indent: str, styles: tuple) -> s
 def insert_entry(doc: Doc, mapping: MappingNode, key: str, value: Any) -> str:
     """Add `key: value` as the last entry of a mapping, formatted like its siblings."""
     text, pairs = doc.text, mapping.value
-    last_k, last_v = pairs[-1] if pairs else (None, None)
-    if not mapping.flow_style:
+    if not mapping.flow_style:  # a block mapping always has an entry ({} is flow style)
+        last_k, last_v = pairs[-1]
         indent = " " * last_k.start_mark.column
         line = _yaml_block(doc, key, value, indent, (_style(last_k), _style(last_v)))
         return _insert_line(doc, _after_line(text, _leaf_end(last_v)), line)
     start, end = mapping.start_mark.index, mapping.end_mark.index
+    styles = (_style(pairs[-1][0]), _style(pairs[-1][1])) if pairs else (None, None)
     if doc.fmt == "yaml":
-        pair = scalar(doc, key, _style(last_k)) + ": "
-        pair += scalar(doc, value, _style(last_v)) if isinstance(value, str) else json.dumps(value)
+        pair = scalar(doc, key, styles[0]) + ": "
+        pair += scalar(doc, value, styles[1]) if isinstance(value, str) else json.dumps(value)
     if not pairs:
         multiline = doc.fmt == "json" and "\n" in text.strip()
         if not multiline:
             pair = pair if doc.fmt == "yaml" else json.dumps({key: value}, ensure_ascii=False)[1:-1]
             return text[:start] + "{" + pair + "}" + text[end:]
-        outer = re.match(r"[ \t]*", text[_line_start(text, start):]).group(0)
+        line = text[_line_start(text, start):]
+        outer = line[:len(line) - len(line.lstrip(" \t"))]
         inner = outer + _indent_unit(doc)
         body = json.dumps(key) + ": " + _json_value(doc, value, inner, True)
         return text[:start] + "{" + doc.newline + inner + body + doc.newline + outer + "}" + text[end:]
+    last_k, last_v = pairs[-1]
     if len(pairs) >= 2:
         sep = text[pairs[-2][1].end_mark.index:last_k.start_mark.index]
     else:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import signal
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -162,26 +160,3 @@ def restored_server(host: str, repo_dir: Path, *, from_backup: Path | None,
         raise
     return server, client
 
-
-def serve_forever(repo_dir: Path | None, host: str, port: int, token_file: Path) -> None:
-    """`harness serve`: restore repo_dir (if given), print the URL, serve until SIGINT/SIGTERM."""
-    from harness.client import Client
-    from harness.restore import restore
-
-    token = admin_token(Path(token_file))
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = ConfigServer(host, port, admin_token=token)
-    try:
-        server.start()
-        if repo_dir is not None:
-            summary = restore(Client(server.url, token), Path(repo_dir))
-            print(summary, file=sys.stderr, flush=True)
-        print(server.url, flush=True)
-        while not stop.wait(1.0):
-            pass
-    finally:
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

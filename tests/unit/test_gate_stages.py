@@ -12,7 +12,7 @@ import pytest
 from harness.ci import gate
 from harness.ci.gate import GateContext, StageResult, run_stages, summary_table
 from harness.ci.matrix import Matrix
-from harness.cli import main
+from harness.cli import build_parser, main
 from tests.unit.test_matrix_affected import commit, make_repo, touch
 
 
@@ -111,3 +111,10 @@ def test_cli_gate_outside_a_checkout_exits_2(tmp_path: Path, monkeypatch: pytest
     assert main(["gate", "--repo", str(tmp_path), "--base", "main"]) == 2
     err = capsys.readouterr().err
     assert calls == [] and "not a git checkout" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", gate.VALIDATE_COMMANDS)
+def test_the_cli_runs_every_validate_command_with_repo(command: str) -> None:
+    """The gate knows these commands as plain data; hold the CLI to them."""
+    args = build_parser().parse_args([command, "--repo", "somewhere"])
+    assert args.command == command and args.repo == "somewhere" and callable(args.handler)

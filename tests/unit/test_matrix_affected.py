@@ -90,7 +90,7 @@ CASES = [
     ("data_bags/users/ops.json", set()),                               # nobody reads it
     ("bootstrap/bootstrap.sh", ALL),
     ("images/base/Dockerfile", ALL),
-    ("harness/cli.py", ALL),
+    ("harness/cli/parser.py", ALL),
     ("pyproject.toml", ALL),
     ("conftest.py", ALL),
     ("nodes/legacy-1.json", ALL),

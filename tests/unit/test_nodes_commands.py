@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.nodes.commands import load_state
+from harness.nodes.keeper import load_state
 
 NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
 
@@ -56,3 +56,10 @@ def test_unreachable_engine_is_one_line(tmp_path):
     assert result.stderr.startswith("harness: no Docker engine answers at "
                                     "DOCKER_HOST=unix:///nonexistent")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_nothing_below_the_cli_imports_it():
+    """harness.cli is the top of the import graph: the keeper, ci, rollout and server never load it."""
+    code = ("import sys, harness.nodes.keeper, harness.ci, harness.rollout, harness.server.serve, "
+            "harness.restore; sys.exit('harness.cli' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
