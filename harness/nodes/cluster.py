@@ -11,7 +11,7 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,8 +133,8 @@ class Cluster:
                       f"({image}, network {net.name}, "
                       f"{'/usr and /var in RAM' if self.ram_dirs else 'on disk'})")
         started = time.monotonic()
-        self._each(lambda node: self._bring_up(backend, image, node, script, secret, server),
-                   fail_fast=True)
+        self._pool.each(self.nodes, lambda node: self._bring_up(backend, image, node, script,
+                                                                secret, server), fail_fast=True)
         up = self._take_server(server.result())
         self.cluster_timings["nodes"] = time.monotonic() - started
         self._phase("settle", lambda: settle(list(self.nodes), lambda n: self.reports[n][-1],
@@ -156,9 +156,6 @@ class Cluster:
             self.server, self.client = up.server, up.client
             self.cluster_timings["server"] = up.seconds
         return up
-
-    def _each(self, fn: Callable[[Node], T], fail_fast: bool = False) -> dict[str, T]:
-        return self._pool.each(self.nodes, fn, fail_fast)
 
     def _bring_up(self, backend: Backend, image: str, node: Node, script: bytes,
                   secret: bytes | None, server: Future[ServerUp]) -> None:
@@ -195,16 +192,16 @@ class Cluster:
         self._down = True
         started = time.monotonic()
         backend = self.backend
-        later = not wait and self.removals is not None
-        if backend is not None and later and self.removals is not None:
-            self.removals.submit(self._remove_all)  # kills too: running execs return
+        removals = None if wait else self.removals
+        if backend is not None and removals is not None:
+            removals.submit(self._remove_all)  # kills too: running execs return
         elif backend is not None:
             kill_nodes(backend, self.session)  # running execs return, so the pool can stop
         self._pool.shutdown(wait=True)
-        self._stop_server()
+        stop_server(self._server_started, self._say)
         if backend is None:
             stop_reaper(self._reaper)
-        elif not later:
+        elif removals is None:
             self._remove_all()  # again after the pool: also a create that was in flight
         self.cluster_timings["down"] = time.monotonic() - started
 
@@ -225,15 +222,7 @@ class Cluster:
         self._down = self._kept = True
         stop_reaper(self._reaper)
         self._pool.shutdown(wait=False)
-        self._stop_server()
-
-    def _stop_server(self) -> None:
-        started = self._server_started
-        if started is not None:  # a server still starting must stop too
-            wait([started])
-            if not started.cancelled() and started.exception() is None:
-                self._take_server(started.result())
-        stop_server(self.server, self._say)
+        stop_server(self._server_started, self._say)
 
     # while up -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:
@@ -272,7 +261,7 @@ class Cluster:
             finally:
                 self.timings[node.name][label] = time.monotonic() - started
 
-        return self._each(one)
+        return self._pool.each(self.nodes, one)
 
     def flip(self, name: str, environment: str) -> list[tuple[str, str | None, str | None]]:
         """Move a node to another environment on the server (knife flip); converge it next.

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 
 from harness.errors import HarnessError
 from harness.nodes.backend import Backend
+from harness.nodes.configserver import ServerUp
 from harness.nodes.labels import SESSION
 from harness.nodes.reaper import stop_reaper
-from harness.server.serve import ConfigServer
 
 
 def kill_nodes(backend: Backend, session: str) -> None:
@@ -36,11 +37,14 @@ def remove_session(backend: Backend, session: str, reaper: subprocess.Popen[byte
             "or run `harness clean`")
 
 
-def stop_server(server: ConfigServer | None, say: Callable[[str], None]) -> None:
-    """Stop the config server; teardown goes on whatever happens."""
-    if server is None:
+def stop_server(started: Future[ServerUp] | None, say: Callable[[str], None]) -> None:
+    """Stop the config server, waiting for one still starting; teardown goes on regardless."""
+    if started is None:
         return
+    wait([started])
+    if started.cancelled() or started.exception() is not None:
+        return  # it never came up (and stopped itself)
     try:
-        server.stop()
+        started.result().server.stop()
     except Exception as err:  # noqa: BLE001 - teardown must go on
         say(f"stopping the config server: {err}")
