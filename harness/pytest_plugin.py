@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import testinfra
 from pluggy import Result
 
 from harness.errors import HarnessError, UsageError
@@ -114,7 +115,8 @@ def _progress(config: pytest.Config) -> Callable[[str], None]:
 @pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """The module's running cluster (harness.nodes.cluster.Cluster)."""
-    # aiohttp, the docker SDK and testinfra load only in a run that has a cluster (~0.3 s)
+    # aiohttp, the docker SDK, restore: ~0.5 s more per pytest process (and xdist worker),
+    # paid only by a run that brings up a cluster
     from harness.nodes.cluster import Cluster
 
     config = request.config
@@ -177,8 +179,6 @@ class NodeFixtures:
     def host(self, request: pytest.FixtureRequest, harness_node_name: str | None) -> Any:
         """The testinfra Host of this test run's node."""
         if harness_node_name is None:
-            import testinfra
-
             config = request.config
             spec = (config.option.hosts.split(",")[0] if getattr(config.option, "hosts", None)
                     else (getattr(request.module, "testinfra_hosts", None) or ["local://"])[0])
