@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import testinfra
+from pluggy import Result
 
 from harness.errors import HarnessError, UsageError
 from harness.nodes.ramdisk import NODE_DISKS
+from harness.nodes.removals import Removals
 from harness.nodes.spec import ClusterSpec
 from harness.repo import repo_backup
 
-CLUSTERS = pytest.StashKey[dict[str, Any]]()   # module nodeid -> Cluster
-FAILED = pytest.StashKey[set[str]]()           # module nodeids with a failed test
+if TYPE_CHECKING:  # the cluster module loads only when a module asks for a cluster (below)
+    from harness.nodes.cluster import Cluster
+
+CLUSTERS = pytest.StashKey[dict[str, "Cluster"]]()   # module nodeid -> Cluster
+FAILED = pytest.StashKey[set[str]]()                 # module nodeids with a failed test
+REMOVALS = pytest.StashKey[Removals]()               # the clusters' background removals
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
                             "spec module brings up, e.g. cluster(zookeeper=3, env='production')")
     config.stash[CLUSTERS] = {}
     config.stash[FAILED] = set()
+    config.stash[REMOVALS] = Removals()
     config.pluginmanager.register(NodeFixtures(), "harness-node-fixtures")
 
 
@@ -70,10 +78,11 @@ def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> Cl
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Wait for the containers of the last clusters: nothing may outlive the run."""
-    reaper = sys.modules.get("harness.nodes.reaper")
-    if reaper is None:  # no cluster in this process (e.g. a plain unit-test run)
+    removals = session.config.stash.get(REMOVALS, None)
+    if removals is None:  # configured without this plugin's configure hook
         return
-    waited = reaper.finish_removals()
+    waited = removals.finish()
+    removals.close()
     if waited >= 0.5:
         _progress(session.config)(f"removed the last clusters' containers ({waited:.1f} s)")
 
@@ -92,7 +101,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("harness_node_name", names, ids=names, scope="function")
 
 
-def _progress(config: pytest.Config):
+def _progress(config: pytest.Config) -> Callable[[str], None]:
     capture = config.pluginmanager.getplugin("capturemanager")
 
     def say(line: str) -> None:
@@ -104,8 +113,10 @@ def _progress(config: pytest.Config):
 
 
 @pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """The module's running cluster (harness.nodes.cluster.Cluster)."""
+    # aiohttp, the docker SDK, restore: ~0.5 s more per pytest process (and xdist worker),
+    # paid only by a run that brings up a cluster
     from harness.nodes.cluster import Cluster
 
     config = request.config
@@ -120,7 +131,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     the_cluster = Cluster(name, spec, repo_dir=repo_dir(config),
                           image=config.getoption("harness_image"), progress=_progress(config),
                           keep_failed=config.getoption("--keep-failed"),
-                          node_disk=config.getoption("harness_node_disk"))
+                          node_disk=config.getoption("harness_node_disk"),
+                          removals=config.stash[REMOVALS])
     modid = request.node.nodeid
     config.stash[CLUSTERS][modid] = the_cluster
     try:
@@ -139,7 +151,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
             for node in the_cluster.nodes.values():
                 say(f"  docker exec -it {node.container} bash    # node {node.name}")
         else:
-            the_cluster.down(wait=False)  # disk layers go in the background: finish_removals
+            the_cluster.down(wait=False)  # disk layers go in the background: REMOVALS
         config.stash[CLUSTERS].pop(modid, None)
 
 
@@ -167,8 +179,6 @@ class NodeFixtures:
     def host(self, request: pytest.FixtureRequest, harness_node_name: str | None) -> Any:
         """The testinfra Host of this test run's node."""
         if harness_node_name is None:
-            import testinfra
-
             config = request.config
             spec = (config.option.hosts.split(",")[0] if getattr(config.option, "hosts", None)
                     else (getattr(request.module, "testinfra_hosts", None) or ["local://"])[0])
@@ -177,13 +187,13 @@ class NodeFixtures:
 
 
 @pytest.fixture(scope="module")
-def hosts(cluster: Any) -> dict[str, Any]:
+def hosts(cluster: Cluster) -> dict[str, Any]:
     """{node name: testinfra Host} for every node of the cluster."""
     return dict(sorted(cluster.hosts().items()))
 
 
 @pytest.fixture(scope="module")
-def hosts_by_role(cluster: Any, hosts: dict[str, Any]) -> dict[str, list[Any]]:
+def hosts_by_role(cluster: Cluster, hosts: dict[str, Any]) -> dict[str, list[Any]]:
     """{role: [testinfra Host, ...]} in node-name order."""
     out: dict[str, list[Any]] = {}
     for name in sorted(cluster.nodes):
@@ -192,19 +202,22 @@ def hosts_by_role(cluster: Any, hosts: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 @pytest.fixture
-def report(cluster: Any, harness_node_name: str) -> dict:
+def report(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
     """The node's last converge report."""
     return cluster.reports[harness_node_name][-1]
 
 
 @pytest.fixture
-def policy(cluster: Any, harness_node_name: str) -> dict:
+def policy(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
     """The node's compiled policy, as the config server computes it now."""
-    return cluster.client.get(f"/nodes/{harness_node_name}/policy")
+    assert cluster.client is not None  # the fixture yields a cluster that is up
+    doc: dict[str, Any] = cluster.client.get(f"/nodes/{harness_node_name}/policy")
+    return doc
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, Result[pytest.TestReport], None]:
     """On failure, attach each affected node's diagnostics to the report."""
     outcome = yield
     rep = outcome.get_result()
@@ -215,7 +228,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     the_cluster = item.config.stash[CLUSTERS].get(modid)
     if the_cluster is None:
         return
-    name = getattr(item, "callspec", None) and item.callspec.params.get("harness_node_name")
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("harness_node_name") if callspec else None
     for node_name in [name] if name else sorted(the_cluster.nodes):
         try:
             text = the_cluster.diagnostics(node_name)

@@ -18,6 +18,7 @@ from harness.cli.common import Subparsers, add_repo, client, repo_dir
 def serve_forever(repo_dir: Path | None, host: str, port: int, token_file: Path) -> None:
     """`harness serve`: restore repo_dir (if given), print the URL, serve until SIGINT/SIGTERM."""
     # Lazy: aiohttp costs ~0.15 s to import (measured), which `harness validate` must not pay.
+    from harness.agent.build import agent_zipapp_bytes
     from harness.client import Client
     from harness.restore import restore
     from harness.server.serve import ConfigServer, admin_token
@@ -29,7 +30,8 @@ def serve_forever(repo_dir: Path | None, host: str, port: int, token_file: Path)
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = ConfigServer(host, port, admin_token=token)
+    # built on the first download, as before the server stopped importing the builder
+    server = ConfigServer(host, port, admin_token=token, agent_pyz=agent_zipapp_bytes)
     try:
         server.start()
         if repo_dir is not None:

@@ -5,21 +5,19 @@ fake and the rest of the harness never sees docker-py types or exceptions.
 """
 from __future__ import annotations
 
-import io
 import os
-import tarfile
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from harness.errors import EngineError, NodeError
 from harness.nodes import ramdisk
-from harness.nodes.execstream import STDERR, collect, start_exec
+from harness.nodes.archive import tar_files
+from harness.nodes.execstream import exec_merged, exec_split
 from harness.nodes.labels import SESSION
 
 LABEL_PREFIX = "harness."
@@ -95,7 +93,7 @@ class DockerBackend:
         except DockerException as err:
             raise EngineError(f"cannot use the Docker engine: {err}") from None
         self.api = self.client.api
-        self._images: dict[str, dict] = {}  # image -> its Config (entrypoint, cmd)
+        self._images: dict[str, dict[str, Any]] = {}  # image -> its Config (entrypoint, cmd)
         self._ram_dirs: dict[str, tuple[str, ...]] = {}  # container -> dirs kept in RAM
 
     @property
@@ -144,7 +142,7 @@ class DockerBackend:
         gateway = config.get("Gateway", "")
         if not gateway:
             raise EngineError(f"network {name} has no gateway address: {net.attrs.get('IPAM')}")
-        return NetworkInfo(name=name, id=net.id, gateway=gateway, subnet=config.get("Subnet", ""))
+        return NetworkInfo(name=name, id=net.id or "", gateway=gateway, subnet=config.get("Subnet", ""))
 
     def remove_network(self, name: str) -> None:
         try:
@@ -163,7 +161,7 @@ class DockerBackend:
         ram_dirs (e.g. /usr, /var) become overlays on a tmpfs before init starts (ramdisk.py).
         """
         v2 = _cgroup_v2()
-        kwargs: dict = {"cgroupns": "host"} if v2 else {}
+        kwargs: dict[str, Any] = {"cgroupns": "host"} if v2 else {}
         tmpfs = dict(SYSTEMD_TMPFS)
         try:
             if ram_dirs:
@@ -184,41 +182,22 @@ class DockerBackend:
             raise NodeError(f"cannot start container {container_name}: {err}",
                             node=hostname) from None
         ip = container.attrs["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress", "")
-        return ContainerInfo(name=container_name, id=container.id, ip=ip)
+        return ContainerInfo(name=container_name, id=container.id or "", ip=ip)
 
-    def _image_config(self, image: str) -> dict:
+    def _image_config(self, image: str) -> dict[str, Any]:
         if image not in self._images:
             self._images[image] = self.client.images.get(image).attrs.get("Config") or {}
         return self._images[image]
 
     def exec(self, container: str, cmd: list[str], env: dict[str, str] | None = None,
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]:
-        """Run cmd in the container; stdout+stderr merged, fed line by line to stream.
-
-        The merge happens in the container (`2>&1`), so lines keep their order: a script's last
-        line is its last line even when it went to stderr.
-        """
-        merged = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *cmd]
-        try:
-            exec_id = self.api.exec_create(container, merged, environment=env, user=user)["Id"]
-            output = collect((data for _, data in start_exec(self.api, exec_id)), stream)
-            rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        except (DockerException, OSError) as err:
-            raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
-        return (rc if rc is not None else -1), output
+        """Run cmd in the container; stdout+stderr merged in order (execstream.exec_merged)."""
+        return exec_merged(self.api, container, cmd, env, user, stream)
 
     def exec_split(self, container: str, cmd: list[str],
                    user: str = "") -> tuple[int, bytes, bytes]:
         """Run cmd; (exit code, stdout, stderr) kept apart (the testinfra hosts' transport)."""
-        out, err = bytearray(), bytearray()
-        try:
-            exec_id = self.api.exec_create(container, cmd, user=user)["Id"]
-            for kind, data in start_exec(self.api, exec_id):
-                (err if kind == STDERR else out).extend(data)
-            rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        except (DockerException, OSError) as error:
-            raise NodeError(f"exec {cmd[0]} in {container} failed: {error}") from None
-        return (rc if rc is not None else -1), bytes(out), bytes(err)
+        return exec_split(self.api, container, cmd, user)
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         """Copy bytes to path (parent directories are created) with mode, owned by root."""
@@ -232,21 +211,8 @@ class DockerBackend:
             if top := ramdisk.ram_dir_of(path, self._ram_dirs.get(container, ())):
                 raise NodeError(f"cannot copy {path} into {container}: {top} is kept in RAM "
                                 "there (an overlay); write it from inside the node")
-        buf, now, dirs = io.BytesIO(), int(time.time()), set()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            for path, data, mode in files:
-                parts = [p for p in path.split("/") if p]
-                for i in range(1, len(parts)):
-                    if (directory := "/".join(parts[:i])) not in dirs:
-                        dirs.add(directory)
-                        info = tarfile.TarInfo(directory)
-                        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
-                        tar.addfile(info)
-                info = tarfile.TarInfo("/".join(parts))
-                info.size, info.mode, info.mtime = len(data), mode, now
-                tar.addfile(info, io.BytesIO(data))
         try:
-            self.api.put_archive(container, "/", buf.getvalue())
+            self.api.put_archive(container, "/", tar_files(files))
         except DockerException as err:
             names = ", ".join(path for path, _, _ in files)
             raise NodeError(f"cannot copy {names} into {container}: {err}") from None

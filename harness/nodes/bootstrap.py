@@ -6,11 +6,14 @@ agent exactly the way the test harness does. All engine access goes through the 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import BootstrapError, ConvergeError, NodeError, UsageError
+from harness.nodes.backend import Backend
+from harness.nodes.passes import Report
 from harness.nodes.waits import wait_until
 
 AGENT = "/usr/local/lib/harness/agent.pyz"
@@ -41,7 +44,8 @@ def tail(output: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(output.rstrip("\n").splitlines()[-lines:])
 
 
-def wait_systemd(backend, node: Node, timeout: float = SYSTEMD_TIMEOUT) -> tuple[str, list[str]]:
+def wait_systemd(backend: Backend, node: Node,
+                 timeout: float = SYSTEMD_TIMEOUT) -> tuple[str, list[str]]:
     """Wait until systemd finished booting; return its state and the failed units."""
     def state() -> str:  # an exec error (container died) is not retried
         _, out = backend.exec(node.container, ["systemctl", "is-system-running", "--wait"])
@@ -56,7 +60,21 @@ def wait_systemd(backend, node: Node, timeout: float = SYSTEMD_TIMEOUT) -> tuple
     return result, failed_units(backend, node) if result == "degraded" else []
 
 
-def failed_units(backend, node: Node) -> list[str]:
+def start_node(backend: Backend, image: str, node: Node, network: str, labels: dict[str, str],
+               ram_dirs: tuple[str, ...], timings: dict[str, float], progress: Stream) -> None:
+    """Start the node's container and wait for systemd; timings "container" and "systemd"."""
+    started = time.monotonic()
+    node.ip = backend.run_node(image, node.container, node.name, network, [node.name], labels,
+                               ram_dirs).ip
+    timings["container"] = time.monotonic() - started
+    started = time.monotonic()
+    state, failed = wait_systemd(backend, node)
+    timings["systemd"] = time.monotonic() - started
+    if failed:
+        progress(f"{node.name}: systemd is {state}; failed units: {', '.join(failed)}")
+
+
+def failed_units(backend: Backend, node: Node) -> list[str]:
     _, out = backend.exec(node.container, ["systemctl", "--failed", "--plain", "--no-legend"])
     return [line.split()[0] for line in out.splitlines() if line.strip()]
 
@@ -70,7 +88,7 @@ def read_bootstrap_inputs(repo_dir: Path) -> tuple[bytes, bytes | None]:
     return script.read_bytes(), secret.read_bytes() if secret.is_file() else None
 
 
-def install_bootstrap(backend, node: Node, script: bytes, validator_token: str,
+def install_bootstrap(backend: Backend, node: Node, script: bytes, validator_token: str,
                       secret: bytes | None) -> None:
     """Copy the repo's bootstrap script, the validator token (and secret) into the node."""
     files = [(BOOTSTRAP_PATH, script, 0o755),
@@ -101,7 +119,8 @@ def failure_line(output: str) -> str | None:
     return None
 
 
-def run_bootstrap(backend, node: Node, cmd: list[str], stream: Stream | None = None) -> str:
+def run_bootstrap(backend: Backend, node: Node, cmd: list[str],
+                  stream: Stream | None = None) -> str:
     """Run the bootstrap; BootstrapError (or ConvergeError naming the resource) on failure."""
     rc, output = backend.exec(node.container, cmd, stream=stream)
     if rc == 0:
@@ -115,7 +134,7 @@ def run_bootstrap(backend, node: Node, cmd: list[str], stream: Stream | None = N
                          log_tail=tail(output))
 
 
-def parse_report(output: str) -> dict | None:
+def parse_report(output: str) -> Report | None:
     """The agent's `--json` report: the last output line that is a JSON object."""
     for line in reversed(output.splitlines()):
         line = line.strip()
@@ -129,8 +148,8 @@ def parse_report(output: str) -> dict | None:
     return None
 
 
-def run_converge(backend, node: Node, *, why_run: bool = False,
-                 stream: Stream | None = None) -> tuple[dict, str]:
+def run_converge(backend: Backend, node: Node, *, why_run: bool = False,
+                 stream: Stream | None = None) -> tuple[Report, str]:
     """One agent run with --json; return (report, output). ConvergeError names the resource."""
     cmd = ["python3", AGENT, "converge", "--json"] + (["--why-run"] if why_run else [])
     rc, output = backend.exec(node.container, cmd, stream=stream)
@@ -147,7 +166,7 @@ def run_converge(backend, node: Node, *, why_run: bool = False,
     raise ConvergeError(f"converge failed: {reason}", node=node.name, log_tail=tail(output))
 
 
-def diagnostics(backend, node: Node, converge_log: str = "") -> str:
+def diagnostics(backend: Backend, node: Node, converge_log: str = "") -> str:
     """Converge log tail, `systemctl --failed` and the failed units' journal, for a report."""
     parts = [f"== {node.name}: last converge output (tail)", tail(converge_log) or "(none)"]
     try:

@@ -8,33 +8,46 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from testinfra.host import Host
+
+from harness.client import Client
 from harness.errors import ConvergeError, HarnessError, UsageError
 from harness.nodes import bootstrap as nb
+from harness.nodes.backend import Backend
 from harness.nodes.bootstrap import Node
-from harness.nodes.labels import SESSION, node_labels
-from harness.nodes.passes import check_idempotent, settle
+from harness.nodes.configserver import ServerUp, start_cluster_server
+from harness.nodes.engine import ensure_engine
+from harness.nodes.fanout import Fanout
+from harness.nodes.images import default_images_dir, ensure_base_image
+from harness.nodes.labels import node_labels
+from harness.nodes.passes import Report, check_idempotent, settle
 from harness.nodes.ramdisk import check_node_disk, ram_dirs
-from harness.nodes.reaper import install_sigterm_handler, remove_later, start_reaper, stop_reaper
+from harness.nodes.reaper import install_sigterm_handler, start_reaper, stop_reaper
+from harness.nodes.removals import Removals
 from harness.nodes.spec import ClusterSpec
+from harness.nodes.teardown import kill_nodes, remove_session, stop_server
+from harness.nodes.testinfra_backend import engine_host
+from harness.rollout.flip import flip_node
+from harness.server.serve import ConfigServer
 
-VALIDATOR = "harness-validator"
-MAX_WORKERS = 16
+T = TypeVar("T")
 
 
 class Cluster:
     """One spec module's cluster. Use as a context manager, or call up() and down()."""
 
     def __init__(self, name: str, spec: ClusterSpec, *, repo_dir: Path,
-                 image: str | None = None, backend=None,
+                 image: str | None = None, backend: Backend | None = None,
                  progress: Callable[[str], None] = print,
                  keep_failed: bool = False, apt_proxy: str | None = None,
-                 node_disk: str = "auto") -> None:
+                 node_disk: str = "auto", removals: Removals | None = None) -> None:
         self.name, self.spec, self.repo_dir = name, spec, Path(repo_dir)
         self.environment, self.roles = spec.environment, dict(spec.roles)
         self.image, self.backend = image, backend
@@ -42,21 +55,23 @@ class Cluster:
         self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
         self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
         self.node_disk = check_node_disk(node_disk)
+        self.removals = removals  # down(wait=False) removes there; without one, in the foreground
         self.ram_dirs: tuple[str, ...] = ()  # what nodes write there stays in RAM (decision 19)
         self.id = secrets.token_hex(4)
         self.session = self.id
         self.network = f"h-{self.id}"
         self.nodes: dict[str, Node] = {
             n: Node(n, role, f"h-{self.id}-{n}") for n, role in spec.node_roles().items()}
-        self.server = self.client = None
-        self.reports: dict[str, list[dict]] = {n: [] for n in self.nodes}
+        self.server: ConfigServer | None = None
+        self.client: Client | None = None
+        self.reports: dict[str, list[Report]] = {n: [] for n in self.nodes}
         self.logs: dict[str, str] = {n: "" for n in self.nodes}
         self.timings: dict[str, dict[str, float]] = {n: {} for n in self.nodes}
         self.cluster_timings: dict[str, float] = {}
-        self._reaper = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._server_started: Future | None = None
-        self._hosts: dict[str, Any] = {}
+        self._reaper: subprocess.Popen[bytes] | None = None
+        self._pool = Fanout(len(self.nodes), f"cluster-{self.id}")
+        self._server_started: Future[ServerUp] | None = None
+        self._hosts: dict[str, Host] = {}
         self._down = self._kept = False
 
     # lifecycle -------------------------------------------------------------------------------
@@ -90,96 +105,77 @@ class Cluster:
                       f"({', '.join(self.nodes)})")
         return self
 
-    def _phase(self, key: str, fn: Callable[[], Any]) -> Any:
+    def _phase(self, key: str, fn: Callable[[], T]) -> T:
         started = time.monotonic()
         result = fn()
         self.cluster_timings[key] = time.monotonic() - started
         return result
 
     def _up(self) -> None:
-        from harness.nodes.engine import ensure_engine
-        from harness.nodes.images import default_images_dir, ensure_base_image
-
         script, secret = nb.read_bootstrap_inputs(self.repo_dir)
-        if self.backend is None:
-            self.backend = self._phase("engine", lambda: ensure_engine(self.progress))
-        if self.image is None:
-            self.image = self._phase("image", lambda: ensure_base_image(
-                self.backend, self.progress, default_images_dir(self.repo_dir)))
-        self.ram_dirs = ram_dirs(self.node_disk, self.backend.memory)
+        backend = self.backend
+        if backend is None:
+            backend = self.backend = self._phase("engine", lambda: ensure_engine(self.progress))
+        image = self.image
+        if image is None:
+            image = self.image = self._phase("image", lambda: ensure_base_image(
+                backend, self.progress, default_images_dir(self.repo_dir)))
+        self.ram_dirs = ram_dirs(self.node_disk, backend.memory)
         self._reaper = start_reaper(self.session)
-        net = self._phase("network", lambda: self.backend.create_network(self.network,
-                                                                         self.labels()))
+        net = self._phase("network", lambda: backend.create_network(self.network,
+                                                                    self.labels()))
         # The config server (start + restore, ~0.3 s) comes up while the containers start and
-        # systemd boots (~1 s): a node needs it only for its bootstrap.
+        # systemd boots (~1 s): a node needs it only for its bootstrap, and waits for it there.
         starter = ThreadPoolExecutor(1, thread_name_prefix=f"cluster-{self.id}-server")
-        self._server_started = starter.submit(self._phase, "server",
-                                              lambda: self._serve(net.gateway))
+        server = self._server_started = starter.submit(self._serve, net.gateway)
         starter.shutdown(wait=False)
         self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
-                      f"({self.image}, network {net.name}, "
+                      f"({image}, network {net.name}, "
                       f"{'/usr and /var in RAM' if self.ram_dirs else 'on disk'})")
-        self._phase("nodes", lambda: self._each(
-            lambda node: self._bring_up(node, script, self._server_started, secret),
-            fail_fast=True))
+        started = time.monotonic()
+        self._pool.each(self.nodes, lambda node: self._bring_up(backend, image, node, script,
+                                                                secret, server), fail_fast=True)
+        up = self._take_server(server.result())
+        self.cluster_timings["nodes"] = time.monotonic() - started
         self._phase("settle", lambda: settle(list(self.nodes), lambda n: self.reports[n][-1],
-                                             self.client.search, self.converge_all,
+                                             up.client.search, self.converge_all,
                                              self.progress))
         self.progress(f"cluster {self.name}: idempotence pass")
         reports = self._phase("idempotence", lambda: self.converge_all("idempotence"))
         check_idempotent(reports)
 
-    def _serve(self, host: str) -> str:
-        """The config server, restored and checked; returns the validator token."""
-        self._start_server(host)
-        return self.client.post("/clients", {"name": VALIDATOR, "validator": True})["token"]
+    def _serve(self, host: str) -> ServerUp:
+        """On the starter thread: the config server, restored and checked, and a validator."""
+        return start_cluster_server(host, self.repo_dir, from_backup=self.from_backup,
+                                    environment=self.environment, roles=self.roles,
+                                    progress=self.progress)
 
-    def _start_server(self, host: str) -> None:
-        from harness.server.serve import restored_server
+    def _take_server(self, up: ServerUp) -> ServerUp:
+        """The started server becomes the cluster's (on the thread that runs up()/down())."""
+        if self.server is None:
+            self.server, self.client = up.server, up.client
+            self.cluster_timings["server"] = up.seconds
+        return up
 
-        self.server, self.client = restored_server(
-            host, self.repo_dir, from_backup=self.from_backup, environment=self.environment,
-            roles=self.roles, progress=self.progress)
-
-    def _each(self, fn: Callable[[Node], Any], fail_fast: bool = False) -> dict[str, Any]:
-        """fn(node) for every node concurrently; the first error (in node order) is raised."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(self.nodes)),
-                                            thread_name_prefix=f"cluster-{self.id}")
-        futures: dict[str, Future] = {n: self._pool.submit(fn, node)
-                                      for n, node in self.nodes.items()}
-        done, _ = wait(futures.values(),
-                       return_when=FIRST_EXCEPTION if fail_fast else ALL_COMPLETED)
-        for future in futures.values():
-            if future in done and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
-        return {name: future.result() for name, future in futures.items()}
-
-    def _bring_up(self, node: Node, script: bytes, server: Future, secret: bytes | None) -> None:
-        timings, started = self.timings[node.name], time.monotonic()
-        info = self.backend.run_node(self.image, node.container, node.name, self.network,
-                                     [node.name], self.labels(node), self.ram_dirs)
-        node.ip = info.ip
-        timings["container"] = time.monotonic() - started
+    def _bring_up(self, backend: Backend, image: str, node: Node, script: bytes,
+                  secret: bytes | None, server: Future[ServerUp]) -> None:
+        timings = self.timings[node.name]
+        nb.start_node(backend, image, node, self.network, self.labels(node), self.ram_dirs,
+                      timings, self.progress)
+        up = server.result()  # the validator token, once the server is up
         started = time.monotonic()
-        state, failed = nb.wait_systemd(self.backend, node)
-        timings["systemd"] = time.monotonic() - started
-        if failed:
-            self.progress(f"{node.name}: systemd is {state}; failed units: {', '.join(failed)}")
-        token = server.result()  # the validator token, once the server is up
-        started = time.monotonic()
-        nb.install_bootstrap(self.backend, node, script, token, secret)
-        cmd = nb.bootstrap_command(self.server.url, node, self.environment,
+        nb.install_bootstrap(backend, node, script, up.validator_token, secret)
+        cmd = nb.bootstrap_command(up.server.url, node, self.environment,
                                    secret=secret is not None, apt_proxy=self.apt_proxy)
         self.progress(f"{node.name}: bootstrapping ({node.ip})")
         try:
-            self.logs[node.name] = nb.run_bootstrap(self.backend, node, cmd)
+            self.logs[node.name] = nb.run_bootstrap(backend, node, cmd)
         except HarnessError as err:
             self.logs[node.name] = err.log_tail or ""
             raise
         finally:
             timings["bootstrap"] = time.monotonic() - started
-        runs = self.client.get(f"/reports/nodes/{node.name}/runs")
+        runs = up.client.get(f"/reports/nodes/{node.name}/runs")
         self.reports[node.name].append(runs[-1] if runs else {})
         changed = self.reports[node.name][-1].get("changed") or []
         self.progress(f"{node.name}: bootstrapped in {timings['bootstrap']:.1f} s "
@@ -188,40 +184,35 @@ class Cluster:
     def down(self, wait: bool = True) -> None:
         """Kill the nodes, stop the server, remove containers and network; idempotent.
 
-        Deleting disk layers is the slow part (a JDK node ~1.5 s here with --node-disk disk,
-        ~0.05 s with its /usr and /var in RAM, decision 19). With wait=False the
-        kill and removal (in parallel, per container) run on a background thread that overlaps
-        the next module; reaper.finish_removals() waits before exit, and the reaper stays until
-        the removal is done, in case this process dies meanwhile."""
+        With wait=False and a `Removals`, the kill and the removal run on its thread and
+        overlap the next module; its owner waits with Removals.finish() before exiting, and the
+        reaper stays until the removal is done, in case this process dies meanwhile."""
         if self._down:
             return
         self._down = True
         started = time.monotonic()
-        if self.backend is not None and not wait:
-            remove_later(self._remove_all)  # kills too: running execs return
-        elif self.backend is not None:
-            try:  # kill the nodes first: running execs return, so the pool can stop
-                self.backend.stop_by_labels({SESSION: self.session})
-            except HarnessError:
-                pass  # the removal (or else the reaper) takes them anyway
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._stop_server()
-        if self.backend is None:
+        backend = self.backend
+        removals = None if wait else self.removals
+        if backend is not None and removals is not None:
+            removals.submit(self._remove_all)  # kills too: running execs return
+        elif backend is not None:
+            kill_nodes(backend, self.session)  # running execs return, so the pool can stop
+        self._pool.shutdown(wait=True)
+        stop_server(self._server_started, self._say)
+        if backend is None:
             stop_reaper(self._reaper)
-        elif wait:
+        elif removals is None:
             self._remove_all()  # again after the pool: also a create that was in flight
         self.cluster_timings["down"] = time.monotonic() - started
 
     def _remove_all(self) -> None:
         started = time.monotonic()
-        try:  # also removes a container whose create was in flight
-            self.backend.remove_by_labels({SESSION: self.session})
-            stop_reaper(self._reaper)  # else it stays and sweeps when we exit
-        except HarnessError as err:
-            self.progress(f"cluster {self.name}: cleanup incomplete ({err}); the reaper "
-                          "retries when this process exits, or run `harness clean`")
+        if self.backend is not None:
+            remove_session(self.backend, self.session, self._reaper, self._say)
         self.cluster_timings["removal"] = time.monotonic() - started
+
+    def _say(self, line: str) -> None:
+        self.progress(f"cluster {self.name}: {line}")
 
     def keep(self) -> None:
         """Leave the containers running for a human (--keep-failed); `harness clean` removes
@@ -230,18 +221,8 @@ class Cluster:
             return
         self._down = self._kept = True
         stop_reaper(self._reaper)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._stop_server()
-
-    def _stop_server(self) -> None:
-        if self._server_started is not None:  # a server still starting must stop too
-            wait([self._server_started])
-        if self.server is not None:
-            try:
-                self.server.stop()
-            except Exception as err:  # noqa: BLE001 - teardown must go on
-                self.progress(f"cluster {self.name}: stopping the config server: {err}")
+        self._pool.shutdown(wait=False)
+        stop_server(self._server_started, self._say)
 
     # while up -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:
@@ -249,11 +230,21 @@ class Cluster:
             raise UsageError(f"no node {name!r} in cluster {self.name} ({', '.join(self.nodes)})")
         return self.nodes[name]
 
-    def converge(self, name: str, why_run: bool = False) -> dict:
+    def _engine(self) -> Backend:
+        if self.backend is None:
+            raise UsageError(f"cluster {self.name} is not up")
+        return self.backend
+
+    def _admin(self) -> Client:
+        if self.client is None:
+            raise UsageError(f"cluster {self.name} is not up")
+        return self.client
+
+    def converge(self, name: str, why_run: bool = False) -> Report:
         """One agent run on a node; its report (ConvergeError with the log tail on failure)."""
         node = self.node(name)
         try:
-            report, output = nb.run_converge(self.backend, node, why_run=why_run)
+            report, output = nb.run_converge(self._engine(), node, why_run=why_run)
         except ConvergeError as err:
             self.logs[name] = err.log_tail or ""
             raise
@@ -261,16 +252,16 @@ class Cluster:
         self.reports[name].append(report)
         return report
 
-    def converge_all(self, label: str) -> dict[str, dict]:
+    def converge_all(self, label: str) -> dict[str, Report]:
         """One converge pass on every node, concurrently; timings under `label`."""
-        def one(node: Node) -> dict:
+        def one(node: Node) -> Report:
             started = time.monotonic()
             try:
                 return self.converge(node.name)
             finally:
                 self.timings[node.name][label] = time.monotonic() - started
 
-        return self._each(one)
+        return self._pool.each(self.nodes, one)
 
     def flip(self, name: str, environment: str) -> list[tuple[str, str | None, str | None]]:
         """Move a node to another environment on the server (knife flip); converge it next.
@@ -278,31 +269,27 @@ class Cluster:
         Same checks as `harness flip`: the environment exists and the node's run list solves
         there. Returns the cookbooks whose resolved version changes: (name, old, new).
         """
-        from harness.rollout.flip import flip_node
-
         self.node(name)
-        return flip_node(self.client, name, environment)
+        return flip_node(self._admin(), name, environment)
 
-    def search(self, index: str, q: str) -> list[dict]:
-        return self.client.search(index, q)
+    def search(self, index: str, q: str) -> list[dict[str, Any]]:
+        return self._admin().search(index, q)
 
     def exec(self, name: str, cmd: list[str] | str) -> tuple[int, str]:
         """Run a command on a node (a string goes through `sh -c`); (exit code, output)."""
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        return self.backend.exec(self.node(name).container, argv)
+        return self._engine().exec(self.node(name).container, argv)
 
     def diagnostics(self, name: str) -> str:
-        return nb.diagnostics(self.backend, self.node(name), self.logs.get(name, ""))
+        return nb.diagnostics(self._engine(), self.node(name), self.logs.get(name, ""))
 
-    def host(self, name: str):
+    def host(self, name: str) -> Host:
         """testinfra Host of a node (commands through the engine API, as `docker://` does)."""
         if name not in self._hosts:
-            from harness.nodes.testinfra_backend import engine_host
-
-            self._hosts[name] = engine_host(self.backend, self.node(name).container)
+            self._hosts[name] = engine_host(self._engine(), self.node(name).container)
         return self._hosts[name]
 
     testinfra_host = host
 
-    def hosts(self) -> dict[str, Any]:
+    def hosts(self) -> dict[str, Host]:
         return {name: self.host(name) for name in self.nodes}

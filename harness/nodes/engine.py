@@ -18,6 +18,7 @@ from pathlib import Path
 from tenacity import RetryError, retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from harness.errors import EngineError
+from harness.nodes.backend import Backend, DockerBackend
 
 Progress = Callable[[str], None]
 DOCKERD_LOG = Path("/var/log/harness-dockerd.log")
@@ -40,9 +41,7 @@ def file_lock(name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _connect(base_url: str | None):
-    from harness.nodes.backend import DockerBackend
-
+def _connect(base_url: str | None) -> Backend:
     DockerBackend(base_url=base_url, timeout=5).ping()  # short timeout: fail fast
     return DockerBackend(base_url=base_url)
 
@@ -66,7 +65,7 @@ def _install_docker(progress: Progress) -> None:
                               f"{proc.returncode}", log_tail=tail)
 
 
-def _start_dockerd(progress: Progress):
+def _start_dockerd(progress: Progress) -> Backend:
     """Start dockerd detached (own session, survives us) and wait until it answers."""
     progress(f"engine: starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as log:
@@ -77,7 +76,7 @@ def _start_dockerd(progress: Progress):
 
     @retry(stop=stop_after_delay(START_TIMEOUT), wait=wait_fixed(0.2),
            retry=retry_if_exception_type(EngineError), reraise=True)
-    def wait_answer():
+    def wait_answer() -> Backend:
         if proc.poll() is not None:
             raise RuntimeError(f"dockerd exited with status {proc.returncode}")
         return _connect(None)
@@ -91,8 +90,8 @@ def _start_dockerd(progress: Progress):
     return backend
 
 
-def ensure_engine(progress: Progress = print):
-    """Return a DockerBackend on a live engine (its `.client` is the docker SDK client).
+def ensure_engine(progress: Progress = print) -> Backend:
+    """Return a Backend (a DockerBackend) on a live engine.
 
     Uses DOCKER_HOST or the default socket. When nothing answers, we are root and DOCKER_HOST is
     unset, installs docker.io if needed and starts dockerd. Otherwise raises EngineError.

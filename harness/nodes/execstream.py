@@ -16,6 +16,10 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from docker.errors import DockerException
+
+from harness.errors import NodeError
+
 STDOUT, STDERR = 1, 2
 HEADER = struct.Struct(">BxxxL")  # stream type, 3 padding bytes, payload size (big endian)
 
@@ -73,3 +77,34 @@ def collect(chunks: Iterable[bytes], stream: Callable[[str], None] | None) -> st
     if stream and pending:
         stream(pending)
     return "".join(parts)
+
+
+def exec_merged(api: Any, container: str, cmd: list[str], env: dict[str, str] | None,
+                user: str, stream: Callable[[str], None] | None) -> tuple[int, str]:
+    """Run cmd in the container; stdout+stderr merged, fed line by line to stream.
+
+    The merge happens in the container (`2>&1`), so lines keep their order: a script's last
+    line is its last line even when it went to stderr.
+    """
+    merged = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *cmd]
+    try:
+        exec_id = api.exec_create(container, merged, environment=env, user=user)["Id"]
+        output = collect((data for _, data in start_exec(api, exec_id)), stream)
+        rc = api.exec_inspect(exec_id).get("ExitCode")
+    except (DockerException, OSError) as err:
+        raise NodeError(f"exec {cmd[0]} in {container} failed: {err}") from None
+    return (rc if rc is not None else -1), output
+
+
+def exec_split(api: Any, container: str, cmd: list[str],
+               user: str) -> tuple[int, bytes, bytes]:
+    """Run cmd; (exit code, stdout, stderr) kept apart (the testinfra hosts' transport)."""
+    out, err = bytearray(), bytearray()
+    try:
+        exec_id = api.exec_create(container, cmd, user=user)["Id"]
+        for kind, data in start_exec(api, exec_id):
+            (err if kind == STDERR else out).extend(data)
+        rc = api.exec_inspect(exec_id).get("ExitCode")
+    except (DockerException, OSError) as error:
+        raise NodeError(f"exec {cmd[0]} in {container} failed: {error}") from None
+    return (rc if rc is not None else -1), bytes(out), bytes(err)

@@ -10,10 +10,10 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from harness.errors import EngineError, NodeError
-from harness.nodes.backend import ContainerInfo, NetworkInfo, StreamFn
+from harness.nodes.backend import Backend, ContainerInfo, NetworkInfo, StreamFn
 from harness.nodes.labels import SESSION
 
 Handler = Callable[[str, list[str]], tuple[int, str]]
@@ -42,7 +42,7 @@ class FakeBackend:
         self.containers: dict[str, FakeContainer] = {}
         self.execs: list[tuple[str, list[str]]] = []
         self.removed: list[str] = []
-        self.handlers: list[tuple[re.Pattern, Handler]] = []
+        self.handlers: list[tuple[re.Pattern[str], Handler]] = []
         self.lock = threading.Lock()
         self.memory_bytes = 16 * 2**30  # the engine host's RAM (--node-disk auto)
         self._ips = itertools.count(2)
@@ -158,3 +158,7 @@ class FakeBackend:
 
 def _match(wanted: dict[str, str], have: dict[str, str]) -> bool:
     return all(have.get(k) == v for k, v in wanted.items())
+
+
+if TYPE_CHECKING:  # mypy proves the double has the seam's every method and signature
+    _IS_A_BACKEND: Backend = FakeBackend()

@@ -7,6 +7,7 @@ rebuilt and a changed one always is; a file lock makes parallel workers build on
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -15,10 +16,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from harness.errors import EngineError, ImageBuildError, UsageError
+from harness.nodes.backend import Backend
 from harness.nodes.engine import SBIN_PATH, ensure_engine, file_lock
 
 Progress = Callable[[str], None]
@@ -35,7 +38,7 @@ def default_images_dir(repo_dir: Path | None = None) -> Path:
     return HARNESS_IMAGES
 
 
-def load_definition(image_dir: Path) -> dict:
+def load_definition(image_dir: Path) -> dict[str, Any]:
     """Read image.yaml with defaults; UsageError naming the file on a bad definition."""
     path = image_dir / "image.yaml"
     try:
@@ -66,7 +69,7 @@ def image_tag(image_dir: Path) -> str:
     return f"harness/{spec['name']}:{digest.hexdigest()[:12]}"
 
 
-def _run_logged(cmd: list[str], log: deque, what: str, tag: str) -> None:
+def _run_logged(cmd: list[str], log: deque[str], what: str, tag: str) -> None:
     """Run a build step; keep its output's tail for the error."""
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C", PATH=SBIN_PATH)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -79,7 +82,7 @@ def _run_logged(cmd: list[str], log: deque, what: str, tag: str) -> None:
                               f"{log[-1] if log else ''}", log_tail="\n".join(log))
 
 
-def _ensure_debootstrap(progress: Progress, log: deque, tag: str) -> None:
+def _ensure_debootstrap(progress: Progress, log: deque[str], tag: str) -> None:
     if shutil.which("debootstrap", path=SBIN_PATH):
         return
     progress("images: debootstrap is missing; installing it with apt-get")
@@ -96,9 +99,9 @@ def _remove_tree(root: Path) -> None:
     subprocess.run(["rm", "-rf", "--one-file-system", str(root)], capture_output=True)
 
 
-def _build(backend, image_dir: Path, tag: str, progress: Progress) -> None:
+def _build(backend: Backend, image_dir: Path, tag: str, progress: Progress) -> None:
     spec = load_definition(image_dir)
-    log: deque = deque(maxlen=40)
+    log: deque[str] = deque(maxlen=40)
     if os.geteuid() != 0:
         raise ImageBuildError(f"building {tag} needs root (debootstrap, chroot)")
     _ensure_debootstrap(progress, log, tag)
@@ -125,6 +128,7 @@ def _build(backend, image_dir: Path, tag: str, progress: Progress) -> None:
         changes += [f"ENV {k}={v}" for k, v in spec["env"].items()]
         tar = subprocess.Popen(["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-c", "."],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert tar.stdout is not None and tar.stderr is not None  # both are pipes
         try:
             backend.import_image(tar.stdout, tag, changes)
         except EngineError as err:
@@ -141,12 +145,10 @@ def _build(backend, image_dir: Path, tag: str, progress: Progress) -> None:
 
 
 def _json_list(items: list[str]) -> str:
-    import json
-
     return json.dumps(list(items))
 
 
-def build_image(image_dir: Path, *, backend=None, progress: Progress = print,
+def build_image(image_dir: Path, *, backend: Backend | None = None, progress: Progress = print,
                 force: bool = False) -> str:
     """Return the tag of image_dir's image, building it only when the tag is missing.
 
@@ -164,7 +166,7 @@ def build_image(image_dir: Path, *, backend=None, progress: Progress = print,
 
 
 def build_images(images_dir: Path, progress: Progress = print, force: bool = False,
-                 backend=None) -> list[str]:
+                 backend: Backend | None = None) -> list[str]:
     """Build every images/*/image.yaml (base first); return their tags."""
     images_dir = Path(images_dir)
     dirs = sorted((p.parent for p in images_dir.glob("*/image.yaml")),
@@ -175,7 +177,7 @@ def build_images(images_dir: Path, progress: Progress = print, force: bool = Fal
     return [build_image(d, backend=backend, progress=progress, force=force) for d in dirs]
 
 
-def ensure_base_image(backend=None, progress: Progress = print,
+def ensure_base_image(backend: Backend | None = None, progress: Progress = print,
                       images_dir: Path | None = None) -> str:
     """Tag of the base node image (images_dir/base), built on first use."""
     return build_image(Path(images_dir or HARNESS_IMAGES) / BASE, backend=backend,

@@ -8,18 +8,19 @@ any of them would now answer differently, every node converges again (contracts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from harness.errors import IdempotenceError
 
 MAX_SETTLE_PASSES = 5
 
-Report = dict
-SearchFn = Callable[[str, str], list[dict]]
+Report = dict[str, Any]  # the agent's --json report
+SearchFn = Callable[[str, str], list[dict[str, Any]]]
 # converge_all(label) runs one pass on every node and returns {node: report}
 ConvergeAll = Callable[[str], dict[str, Report]]
 
 
-def result_names(index: str, rows: list[dict]) -> list[str]:
+def result_names(index: str, rows: list[dict[str, Any]]) -> list[str]:
     """Sorted names of search rows, as the agent records them: `name`, else `id`."""
     return sorted(str(row.get("name") or row.get("id") or "") for row in rows)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from typing import Any
 
 from harness.errors import UsageError
 
@@ -65,7 +66,7 @@ def ram_dir_of(path: str, dirs: tuple[str, ...]) -> str | None:
     return next((top for top in dirs if path == top or path.startswith(top + "/")), None)
 
 
-def entrypoint(dirs: tuple[str, ...], image_config: dict) -> tuple[list[str], list[str]]:
+def entrypoint(dirs: tuple[str, ...], image_config: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(entrypoint, command) for a node: the script, then the image's own entrypoint + cmd."""
     init = list(image_config.get("Entrypoint") or []) + list(image_config.get("Cmd") or [])
     return ["/bin/sh", "-c", init_script(dirs), "harness-node-init"], init or DEFAULT_INIT

@@ -14,9 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from tenacity import (
     Retrying,
@@ -28,6 +26,7 @@ from tenacity import (
 )
 
 from harness.errors import EngineError
+from harness.nodes.backend import Backend, DockerBackend
 from harness.nodes.labels import PID, PID_START, SESSION, pid_start
 
 POLL = 0.5
@@ -37,14 +36,16 @@ SWEEP_WAIT = 1.0  # between the sweeps after the controller died
 
 def pid_alive(pid: int | str | None, start: str | None) -> bool:
     """True while the process that labelled a session still runs (pid reuse is ruled out)."""
+    if pid is None:
+        return False
     try:
-        current = pid_start(int(pid))  # type: ignore[arg-type]
+        current = pid_start(int(pid))
     except (TypeError, ValueError):
         return False
     return current is not None and (not start or current == start)
 
 
-def start_reaper(session: str, pid: int | None = None) -> subprocess.Popen:
+def start_reaper(session: str, pid: int | None = None) -> subprocess.Popen[bytes]:
     """Spawn the detached watchdog for session, controlled by pid (default: this process)."""
     pid = pid or os.getpid()
     cmd = [sys.executable, "-m", "harness.nodes.reaper", "--session", session, "--pid", str(pid),
@@ -53,7 +54,7 @@ def start_reaper(session: str, pid: int | None = None) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
 
 
-def stop_reaper(proc: subprocess.Popen | None) -> None:
+def stop_reaper(proc: subprocess.Popen[bytes] | None) -> None:
     """Tell our own watchdog to exit without removing anything (down() did, or keep=True)."""
     if proc is None or proc.poll() is not None:
         return
@@ -63,24 +64,6 @@ def stop_reaper(proc: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-# Background removals of stopped clusters (Cluster.down(wait=False)): a stopped container's
-# disk layer takes seconds to delete here, and the next module need not wait for it.
-_REMOVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness-remove")
-_REMOVALS: list[Future] = []
-
-
-def remove_later(removal: Callable[[], None]) -> None:
-    _REMOVALS.append(_REMOVER.submit(removal))
-
-
-def finish_removals() -> float:
-    """Wait until every background removal is done (before exiting); the seconds waited."""
-    started = time.monotonic()
-    while _REMOVALS:
-        _REMOVALS.pop(0).result()
-    return time.monotonic() - started
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -94,14 +77,15 @@ def install_sigterm_handler() -> None:
         signal.signal(signal.SIGTERM, _interrupt)
 
 
-def reap(backend, session: str) -> tuple[int, int]:
+def reap(backend: Backend, session: str) -> tuple[int, int]:
     """Remove a session's containers and networks, retrying engine hiccups for 20 s."""
     retrying = Retrying(stop=stop_after_delay(20), wait=wait_fixed(0.5), reraise=True,
                         retry=retry_if_exception_type(EngineError))
-    return retrying(backend.remove_by_labels, {SESSION: session})
+    removed: tuple[int, int] = retrying(backend.remove_by_labels, {SESSION: session})
+    return removed
 
 
-def clean(backend, progress: Callable[[str], None] = print) -> tuple[int, int]:
+def clean(backend: Backend, progress: Callable[[str], None] = print) -> tuple[int, int]:
     """Remove every harness resource whose controlling process is no longer alive."""
     sessions: dict[str, dict[str, str]] = {}
     for labels in backend.labelled():
@@ -117,7 +101,7 @@ def clean(backend, progress: Callable[[str], None] = print) -> tuple[int, int]:
     return containers, networks
 
 
-def _session_present(backend, session: str) -> bool | None:
+def _session_present(backend: Backend, session: str) -> bool | None:
     """Whether the session still has resources; None when the engine cannot tell now."""
     try:
         return any(labels.get(SESSION) == session for labels in backend.labelled())
@@ -125,7 +109,7 @@ def _session_present(backend, session: str) -> bool | None:
         return None
 
 
-def watch(backend, session: str, pid: int, start: str | None) -> str:
+def watch(backend: Backend, session: str, pid: int, start: str | None) -> str:
     """Block until the controller dies (then reap) or the session's resources are gone."""
     state = {"polls": 0, "seen": False}
 
@@ -147,6 +131,7 @@ def watch(backend, session: str, pid: int, start: str | None) -> str:
         Retrying(stop=stop_after_attempt(3), wait=wait_fixed(SWEEP_WAIT),
                  retry=retry_if_result(lambda _: True), retry_error_callback=lambda _: None)(
             reap, backend, session)
+    assert reason is not None  # no stop condition: it returns only with a reason
     return reason
 
 
@@ -158,8 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from harness.nodes.backend import DockerBackend
-
     backend = Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.5), reraise=True,
                        retry=retry_if_exception_type(EngineError))(DockerBackend)
     watch(backend, args.session, args.pid, args.pid_start or None)

@@ -15,11 +15,13 @@ import testinfra.host
 from testinfra.backend import base
 from testinfra.backend.docker import DockerBackend as CliDockerBackend
 
+from harness.nodes.backend import Backend
 
-class EngineBackend(CliDockerBackend):
+
+class EngineBackend(CliDockerBackend):  # type: ignore[misc]  # testinfra has no type hints
     """testinfra backend for one container, through a harness Backend's `exec_split`."""
 
-    def __init__(self, engine, container: str, user: str | None = None) -> None:
+    def __init__(self, engine: Backend, container: str, user: str | None = None) -> None:
         super().__init__(f"{user}@{container}" if user else container)
         self.engine = engine
 
@@ -30,7 +32,7 @@ class EngineBackend(CliDockerBackend):
         return self.result(rc, self.encode(cmd), out, err)
 
 
-def engine_host(engine, container: str, user: str | None = None) -> testinfra.host.Host:
+def engine_host(engine: Backend, container: str, user: str | None = None) -> testinfra.host.Host:
     """A testinfra Host whose commands run in `container` through `engine`."""
     backend = EngineBackend(engine, container, user)
     host = testinfra.host.Host(backend)

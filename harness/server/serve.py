@@ -1,4 +1,4 @@
-"""Run the config server in a background thread (ConfigServer) or the foreground (`harness serve`).
+"""Run the config server in a background thread (ConfigServer); `harness serve` wraps it.
 
 ConfigServer gives aiohttp its own event loop in a daemon thread, so tests and the cluster
 can start one per spec without owning an event loop; start() returns once it listens.
@@ -9,9 +9,7 @@ import asyncio
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -127,36 +125,3 @@ def admin_token(token_file: Path) -> str:
     except OSError as err:
         raise UsageError(f"cannot write token file: {err.strerror}", path=str(token_file)) from None
     return token
-
-
-def restored_server(host: str, repo_dir: Path, *, from_backup: Path | None,
-                    environment: str, roles: Iterable[str],
-                    progress: Callable[[str], None]) -> tuple[ConfigServer, Any]:
-    """A cluster's server: started, repo (and backup) restored, environment and roles checked.
-
-    Returns (server, admin Client). A missing environment or role is a UsageError; the
-    server is stopped on any failure.
-    """
-    from harness.agent.build import agent_zipapp_bytes
-    from harness.client import Client
-    from harness.errors import ServerError
-    from harness.restore import restore
-
-    # the agent is built here (once per process), not on the first node's download
-    server = ConfigServer(host=host, port=0, agent_pyz=agent_zipapp_bytes()).start()
-    try:
-        client = Client(server.url, server.admin_token)
-        restore(client, repo_dir, from_backup=from_backup, progress=progress)
-        for kind, names in (("environments", [environment]), ("roles", roles)):
-            for name in names:
-                try:
-                    client.get(f"/{kind}/{name}")
-                except ServerError as err:
-                    if err.status == 404:
-                        raise UsageError(f"no {kind[:-1]} {name!r} in {repo_dir}") from None
-                    raise
-    except BaseException:
-        server.stop()
-        raise
-    return server, client
-

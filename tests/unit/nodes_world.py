@@ -10,7 +10,7 @@ import json
 import threading
 
 from harness.nodes import cluster as cluster_mod
-from harness.nodes.cluster import Cluster
+from harness.nodes import configserver
 from harness.nodes.fake import FakeBackend
 
 SCRIPT = b"#!/bin/bash\n# the repo's production bootstrap, byte for byte\nexit 0\n"
@@ -62,10 +62,10 @@ def make_world(monkeypatch, tmp_path):
     (tmp_path / "bootstrap" / "bootstrap.sh").write_bytes(SCRIPT)
     backend, client, server = FakeBackend(), FakeClient(), FakeServer()
 
-    def start_server(self, host):
-        self.server, self.client = server, client
+    def restored_server(host, repo_dir, **kw):  # the cluster still creates its validator
+        return server, client
 
-    monkeypatch.setattr(Cluster, "_start_server", start_server)
+    monkeypatch.setattr(configserver, "restored_server", restored_server)
     monkeypatch.setattr(cluster_mod, "start_reaper", lambda session: None)
 
     def bootstrap(container, cmd):  # first converge: sees only itself

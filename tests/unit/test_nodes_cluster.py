@@ -8,7 +8,9 @@ import threading
 import pytest
 
 from harness.errors import BootstrapError, ConvergeError, IdempotenceError, UsageError
+from harness.nodes import configserver
 from harness.nodes.cluster import Cluster
+from harness.nodes.removals import Removals
 from harness.nodes.spec import ClusterSpec
 from tests.unit.nodes_world import SCRIPT, FakeServer, make_world, report
 
@@ -118,11 +120,10 @@ def test_converge_failure_report_names_resource(world):
 
 
 def test_down_in_the_background_returns_at_once_and_removes_before_exit(world, monkeypatch):
-    from harness.nodes import cluster as cluster_mod
-    from harness.nodes import reaper
+    from harness.nodes import teardown
 
     gate, stopped_reapers = threading.Event(), []
-    monkeypatch.setattr(cluster_mod, "stop_reaper", stopped_reapers.append)
+    monkeypatch.setattr(teardown, "stop_reaper", stopped_reapers.append)
     real_remove = world.backend.remove_by_labels
 
     def slow_remove(labels):  # a JDK node's disk layer takes seconds to delete
@@ -130,24 +131,42 @@ def test_down_in_the_background_returns_at_once_and_removes_before_exit(world, m
         return real_remove(labels)
 
     monkeypatch.setattr(world.backend, "remove_by_labels", slow_remove)
-    c = make(world)
+    removals = Removals()
+    c = make(world, removals=removals)
     c.up()
     c.down(wait=False)
     assert len(world.backend.containers) == 3, "down() returned before the removal finished"
     assert world.server.stopped
     assert stopped_reapers == [], "the reaper stays until the containers are gone"
     gate.set()
-    reaper.finish_removals()
+    removals.finish()
     assert world.backend.containers == {} and world.backend.networks == {}
     assert stopped_reapers == [None]
-    assert reaper.finish_removals() < 0.1, "nothing left to wait for"
+    assert removals.finish() < 0.1, "nothing left to wait for"
+    removals.close()
+
+
+def test_down_without_removals_removes_in_the_foreground(world):
+    c = make(world)
+    c.up()
+    c.down(wait=False)
+    assert world.backend.containers == {} and world.backend.networks == {}
+
+
+def test_the_server_is_the_clusters_only_after_up_on_the_calling_thread(world):
+    c = make(world, roles={"web": 1})
+    assert c.server is None and c.client is None
+    c.up()
+    assert (c.server, c.client) == (world.server, world.client)
+    assert set(c.cluster_timings) >= {"network", "server", "nodes", "settle"}
+    c.down()
 
 
 def test_server_failure_while_nodes_start_is_the_error_and_cleans_up(world, monkeypatch):
-    def no_such_environment(self, host):
+    def no_such_environment(host, repo_dir, **kw):
         raise UsageError("no environment 'prod' in /repo")
 
-    monkeypatch.setattr(Cluster, "_start_server", no_such_environment)
+    monkeypatch.setattr(configserver, "restored_server", no_such_environment)
     with pytest.raises(UsageError, match="no environment 'prod'"):
         make(world).up()
     assert world.backend.containers == {} and world.backend.networks == {}
