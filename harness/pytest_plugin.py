@@ -115,8 +115,8 @@ def _progress(config: pytest.Config) -> Callable[[str], None]:
 @pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """The module's running cluster (harness.nodes.cluster.Cluster)."""
-    # aiohttp, the docker SDK, restore: ~0.5 s more per pytest process (and xdist worker),
-    # paid only by a run that brings up a cluster
+    # Lazy: aiohttp, the docker SDK and restore are paid only by a pytest process (and xdist
+    # worker) that brings up a cluster (decision 21)
     from harness.nodes.cluster import Cluster
 
     config = request.config

@@ -1,8 +1,8 @@
 """agent.pyz's `__main__.py`: run the agent from a bytecode-cached copy of the archive.
 
 zipimport never writes .pyc files, so every start of the agent compiled jinja2 and the agent
-again: about 110 ms of a 230 ms start on a node (measured), paid by the bootstrap's register
-and by every converge. The first start unpacks the archive beside itself, into
+again, about half of a start (decision 14), paid by the bootstrap's register and by every
+converge. The first start unpacks the archive beside itself, into
 `.agent.pyz-<sha256 prefix>/`; from then on Python caches bytecode there as for any installed
 package. The archive stays byte-reproducible (build.py); a new archive gets a new copy and the
 old copies are removed. When the directory cannot be written (not root), the agent runs from

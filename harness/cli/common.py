@@ -35,8 +35,8 @@ def repo_dir(args: argparse.Namespace) -> Path:
 
 def client(args: argparse.Namespace) -> Client:
     """The admin client of --server with the token in --token-file."""
-    # Lazy: urllib3 and http.client cost ~50 ms to import (measured with -X importtime),
-    # which `harness validate` and `harness show` must not pay.
+    # Lazy: urllib3 and http.client, which `harness validate` and `harness show` must not pay
+    # for (decision 21).
     from harness.client import Client
 
     return Client.from_token_file(args.server, Path(args.token_file))

@@ -17,7 +17,7 @@ from harness.cli.common import Subparsers, add_repo, client, repo_dir
 
 def serve_forever(repo_dir: Path | None, host: str, port: int, token_file: Path) -> None:
     """`harness serve`: restore repo_dir (if given), print the URL, serve until SIGINT/SIGTERM."""
-    # Lazy: aiohttp costs ~0.15 s to import (measured), which `harness validate` must not pay.
+    # Lazy: aiohttp, which `harness validate` must not pay for (decision 21).
     from harness.agent.build import agent_zipapp_bytes
     from harness.client import Client
     from harness.restore import restore
@@ -53,8 +53,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    # Lazy: harness.restore brings the client (urllib3) and the server's bulk helpers, ~75 ms
-    # of imports (measured) that `harness validate` must not pay.
+    # Lazy: harness.restore brings the client (urllib3), which `harness validate` must not pay
+    # for (decision 21).
     from harness.restore import restore
 
     summary = restore(client(args), repo_dir(args),

@@ -236,10 +236,8 @@ class DockerBackend:
     def stop_by_labels(self, labels: dict[str, str]) -> int:
         """Kill the running containers carrying all these labels; how many.
 
-        The fast half of a teardown (~0.15 s): nothing runs any more. Removing the stopped
-        containers and their network (remove_by_labels) is the slow half: a JDK node's disk
-        layer takes ~1.5 s to delete on this host (~0.05 s with its /usr and /var in RAM), the
-        network ~0.2 s of iptables work.
+        The fast half of a teardown: nothing runs any more. Removing the stopped containers
+        and their network (remove_by_labels) is the slow half (decisions 15 and 19).
         """
         try:
             running = self.api.containers(filters={"label": _selector(labels)})
@@ -261,8 +259,8 @@ class DockerBackend:
     def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
         """Remove every container and network carrying all these labels.
 
-        Containers in parallel (a JDK node's disk layer takes ~1.5 s to delete here); the
-        network alongside them when none runs (a running container keeps it in use).
+        Containers in parallel (deleting a disk layer is slow, decision 15); the network
+        alongside them when none runs (a running container keeps it in use).
         """
         selector = {"label": _selector(labels)}
         try:

@@ -124,8 +124,8 @@ class Cluster:
         self._reaper = start_reaper(self.session)
         net = self._phase("network", lambda: backend.create_network(self.network,
                                                                     self.labels()))
-        # The config server (start + restore, ~0.3 s) comes up while the containers start and
-        # systemd boots (~1 s): a node needs it only for its bootstrap, and waits for it there.
+        # The config server (start + restore) comes up while the containers start and systemd
+        # boots (decision 13): a node needs it only for its bootstrap, and waits for it there.
         starter = ThreadPoolExecutor(1, thread_name_prefix=f"cluster-{self.id}-server")
         server = self._server_started = starter.submit(self._serve, net.gateway)
         starter.shutdown(wait=False)

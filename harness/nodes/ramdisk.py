@@ -1,9 +1,9 @@
 """Nodes keep what they write to /usr and /var in RAM: an overlay on a tmpfs, set up before init.
 
-Why: a converge writes tens of thousands of files there (a JDK node ~18,000, ~1 GB), and the
-engine deletes a container's disk layer file by file when it is removed. On a disk that
-discards freed blocks that took ~1.3 s per JDK node at every teardown; freeing a tmpfs takes
-none (decision 19). The node still runs the image's own init as PID 1 (`exec`), sees the same
+Why: a converge writes tens of thousands of files there, and the engine deletes a container's
+disk layer file by file when it is removed; on a disk that discards freed blocks that takes
+seconds per JDK node at every teardown, while freeing a tmpfs takes none (decision 19 has the
+figures). The node still runs the image's own init as PID 1 (`exec`), sees the same
 files, and the overlay is gone with the container's mounts. If a mount fails (no SYS_ADMIN,
 a kernel without overlayfs), the node boots on its disk as before and says so in its log.
 """
@@ -17,8 +17,8 @@ from harness.errors import UsageError
 
 NODE_DISKS = ("auto", "ram", "disk")
 RAM_DIRS = ("/usr", "/var")
-# auto: RAM when the engine's host has this much. The suite with -n 2 peaks at ~4.2 GB used
-# (three JDK nodes ~1 GB each in RAM); a 4 GB laptop VM would run out, an 8 GB one does not.
+# auto: RAM when the engine's host has this much; below it a suite with -n 2 would meet the
+# OOM killer (decision 19 has the measured peak).
 AUTO_MIN_MEMORY = 7 * 2**30
 RAM_MOUNT = "/.harness-rw"  # a tmpfs the engine mounts; the overlays' upper and work dirs
 # The engine's tmpfs defaults (noexec, nosuid) do not reach files seen through the overlay:

@@ -1,7 +1,7 @@
 """Background removals of stopped clusters, owned by whoever runs clusters.
 
-A stopped container's disk layer takes seconds to delete here (a JDK node ~1.5 s with
---node-disk disk), and the next spec module need not wait for it: `Cluster.down(wait=False)`
+A stopped container's disk layer takes seconds to delete with --node-disk disk (decision 15),
+and the next spec module need not wait for it: `Cluster.down(wait=False)`
 hands its removal to a `Removals`, and the owner (the pytest plugin keeps one per session)
 calls `finish()` before it exits, so nothing labelled outlives the run.
 """

@@ -1,9 +1,8 @@
 """How a cluster goes away (contracts.md, "Cluster start and teardown order").
 
-Kill every node first (~0.15 s: running execs return), stop the config server, then remove the
-stopped containers and the network. Removing is the slow half (a JDK node's disk layer ~1.5 s
-here with --node-disk disk, ~0.05 s with its /usr and /var in RAM), so Cluster.down(wait=False)
-hands it to a `Removals`; the reaper stays until the removal is done.
+Kill every node first (fast: running execs return), stop the config server, then remove the
+stopped containers and the network. Removing is the slow half (decisions 15 and 19), so
+Cluster.down(wait=False) hands it to a `Removals`; the reaper stays until the removal is done.
 """
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from harness.repo import Repo, RepoSource, Version
 
 def backup_manifests(backup: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """{cookbook: {version: manifest}} of a knife-backup directory (read as restore reads it)."""
-    # Lazy: harness.restore brings the client (urllib3) and the server's bulk helpers, ~75 ms
-    # of imports (measured) that `harness show` and the CLI's start must not pay.
+    # Lazy: harness.restore brings the client (urllib3), imports that `harness show` and the
+    # CLI's start must not pay (decision 21).
     from harness.restore import read_backup
 
     out: dict[str, dict[str, dict[str, Any]]] = {}
