@@ -3,8 +3,8 @@
 testinfra's `docker://` backend starts one `docker exec` CLI process per command; a role spec
 runs hundreds of them. This backend sends the same `/bin/sh -c COMMAND` through the harness's
 container seam (one API exec), with stdout and stderr kept apart as testinfra expects
-(decision 17 has the measured gain; the rest is runc starting a process in the container). It reports itself as
-"docker", so every testinfra module behaves exactly as with `docker://`.
+(decision 17 has the measured gain; the rest is runc starting a process in the container).
+It reports itself as "docker", so every testinfra module behaves exactly as with `docker://`.
 """
 from __future__ import annotations
 
