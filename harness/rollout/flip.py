@@ -104,7 +104,8 @@ def find_node(client: Any, name_or_fqdn: str) -> str:
     (`fqdn:X OR name:X`); several matches are refused (knife-flip takes the first)."""
     check_name("node", name_or_fqdn)
     phrase = _phrase(name_or_fqdn)
-    names = sorted({row["name"] for row in client.search("node", f"name:{phrase} OR fqdn:{phrase}")})
+    rows = client.search("node", f"name:{phrase} OR fqdn:{phrase}")
+    names: list[str] = sorted({str(row["name"]) for row in rows})
     if not names:
         raise NotFound(f"no node with the name or fqdn {name_or_fqdn!r} on the server")
     if len(names) > 1:
