@@ -14,13 +14,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_agent_server import SECRET, write_repo
 
 from harness.agent.cookbooks import Cookbook as AgentCookbook
+from harness.agent.errors import RecipeError
+from harness.agent.runner import why_run
 from harness.agent.templates import render_template
 from harness.cli import main
+from harness.client import Client
 from harness.errors import NotFound, ValidationError
 from harness.repo import RepoSource, compile_policy, load_repo
 from harness.repo.rubyfiles import unread_files
+from harness.restore import restore
+from harness.server.serve import ConfigServer
 
 RUBY_FILES = {
     "attributes/default.rb": "default['legacy']['port'] = 8080\n",
@@ -142,3 +148,21 @@ def test_unread_files_leave_non_chef_ruby_alone() -> None:
     assert list(unread_files(files)) == []
     assert [rel for rel, _ in unread_files(["attributes.rb", "recipe.rb"])] == \
         ["attributes.rb", "recipe.rb"]          # Chef's root_files aliases are loaded too
+
+
+def test_why_run_fails_on_a_computed_source_that_exists_only_as_erb(tmp_path) -> None:
+    """validate cannot see a computed source; the agent's why-run (and converge) names it."""
+    out = tmp_path / "out"
+    root = write_repo(tmp_path / "repo", out,
+                      f"template({str(out / 'legacy.conf')!r}, source='legacy' + '.conf.j2')\n")
+    (root / "site-cookbooks/web/templates/legacy.conf.erb").write_text("<%= 1 %>\n")
+    with ConfigServer(agent_pyz=b"unused") as server:
+        admin = Client(server.url, server.admin_token)
+        restore(admin, root)
+        admin.put("/nodes/web-1", {"name": "web-1", "chef_environment": "production",
+                                   "run_list": ["role[web]"]})
+        token = admin.post("/clients", {"name": "web-1"})["token"]
+        with pytest.raises(RecipeError, match=r"template\[.*legacy\.conf\]: cookbook web has "
+                           r"no templates/legacy\.conf\.j2 \(only templates/legacy\.conf\.erb: ERB"):
+            why_run(server.url, token, "web-1", secret=SECRET)
+        admin.close()
