@@ -41,7 +41,10 @@ class Attrs(dict[str, Any]):
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Chef's merge: hashes merge recursively, arrays and scalars from `over` replace."""
+    """Chef's merge between precedence levels (hash_only_merge! in lib/chef/node/attribute.rb):
+    hashes merge recursively, arrays and scalars from `over` replace. The agent only merges
+    levels; the server merges inside a level (harness.repo.attributes, arrays unioned), and
+    tests/unit/test_chef_attribute_merge.py runs both copies on the same cases."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):

@@ -32,7 +32,7 @@ def environment(book: Any, state: dict[str, Any]) -> jinja2.Environment:
     if book.name not in cache:
         def load(name: str) -> tuple[str, str, Any] | None:
             path = f"templates/{name}"
-            if not book.has(path):
+            if name.endswith(".erb") or not book.has(path):   # ERB would render as plain text
                 return None
             return book.read(path).decode("utf-8"), book.label(path), lambda: True
         cache[book.name] = _Environment(
@@ -50,13 +50,23 @@ def render_template(book: Any, source: str, node: Any, variables: dict[str, Any]
         template = env.get_template(source)
         return template.render({"node": node, **variables})
     except jinja2.TemplateNotFound as exc:
-        raise ValueError(f"cookbook {book.name} has no templates/{exc.name}") from None
+        raise ValueError(f"cookbook {book.name} has no templates/{exc.name}"
+                         + _erb_hint(book, str(exc.name))) from None
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or book.label(f"templates/{source}")
         raise ValueError(f"{where}:{exc.lineno}: syntax error: {exc.message}") from None
     except Exception as exc:  # anything a template expression raises
         where = _template_frame(sys.exc_info()[2], book) or book.label(f"templates/{source}")
         raise ValueError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
+def _erb_hint(book: Any, name: str) -> str:
+    """Chef renders templates/NAME.erb; we render Jinja2 only, and say so when that is why."""
+    stem = name[:-3] if name.endswith(".j2") else name.removesuffix(".erb")
+    for rel in (f"templates/{stem}.erb", f"templates/default/{stem}.erb"):
+        if book.has(rel):
+            return f" (only {rel}: ERB templates are not rendered, port it to Jinja2)"
+    return ""
 
 
 def _template_frame(tb: Any, book: Any) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from harness.cli.common import Subparsers, add_repo, repo_dir
 from harness.errors import UsageError
@@ -12,6 +13,8 @@ from harness.rollout.inventory import policy_source
 
 def cmd_validate(args: argparse.Namespace) -> int:
     repo = load_repo(repo_dir(args))
+    for warning in repo.warnings:       # Ruby/ERB that production runs and we do not
+        print(f"harness: warning: {warning}", file=sys.stderr)
     print(f"ok: {repo.root}: {len(repo.roles)} roles, {len(repo.environments)} environments, "
           f"{len(repo.cookbooks)} cookbooks, {sum(map(len, repo.data_bags.values()))} data bag items, "
           f"{len(repo.nodes)} nodes")

@@ -37,7 +37,8 @@ def cmd_bump(args: argparse.Namespace) -> int:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     result = promote(repo_dir(args), args.env, args.cookbook, version=args.version,
-                     from_backup=_backup(args), keep_operator=args.keep_operator)
+                     from_backup=_backup(args), keep_operator=args.keep_operator,
+                     pin_unpinned=args.pin_unpinned)
     for line in result.warnings:
         _warn(line)
     print(result.summary)
@@ -81,6 +82,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--version", help="version to pin (default: the repo's current one)")
     p.add_argument("--keep-operator", action="store_true",
                    help="keep the pin's operator (e.g. ~>) instead of writing =")
+    p.add_argument("--pin-unpinned", action="store_true",
+                   help="allow the first pin in an environment that pins nothing")
     p.add_argument("--from-backup", help="a backup directory whose versions also count")
     add_repo(p)
     p.set_defaults(handler=cmd_promote)
@@ -99,7 +102,8 @@ def register(sub: Subparsers) -> None:
         add_repo(a)
         a.set_defaults(handler=cmd_allowlist)
     p = sub.add_parser("flip", help="move nodes to another environment on the config server")
-    p.add_argument("target", metavar="NODE|ENV", help="the node (or, with --role/--from-env, ENV)")
+    p.add_argument("target", metavar="NODE|ENV",
+                   help="the node's name or fqdn (or, with --role/--from-env, ENV)")
     p.add_argument("env", nargs="?", metavar="ENV", help="the target environment")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--role", help="flip every node that has this role")

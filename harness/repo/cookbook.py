@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.errors import Problem, UsageError, ValidationError
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
+from harness.repo.rubyfiles import unread_files
 from harness.repo.validate import COOKBOOK_RE, name_issue
 from harness.repo.versions import ANY, Constraint, Version
 
@@ -47,6 +48,11 @@ class Cookbook:
         self.recipes = frozenset(f[8:-3] for f in self.files
                                  if f.startswith("recipes/") and f.endswith(".py")
                                  and "/" not in f[8:])
+
+    @property
+    def unread(self) -> list[tuple[str, str]]:
+        """(path, why) of the Ruby/ERB files Chef would load and the harness ignores."""
+        return list(unread_files(self.files))
 
     def manifest(self) -> dict[str, Any]:
         """The cookbook version manifest of contracts.md (sha256 of every file, computed once)."""

@@ -1,9 +1,13 @@
 """Cookbook dependency solver: newest versions that satisfy pins, run list and every depends.
 
-A small backtracking search with forward checking: pick the undecided cookbook with the
-fewest candidates, try its versions newest first, add its depends as constraints, and undo on
-failure. Every constraint remembers where it came from (environment pin, role, the cookbook
-version that depends on it and what brought that in), so a failure can name the chain.
+chef-zero's search, in its order (lib/chef_zero/endpoints/environment_cookbook_versions_endpoint.rb,
+`depsolve`): cookbooks are decided in the order they were brought in (the expanded run list
+first, then each chosen version's depends, appended as met), each trying its versions newest
+first; the first complete assignment wins. So which cookbook keeps its newest version follows
+run-list order, not how many versions exist. Forward checking (a cookbook whose allowed versions
+run out fails at once) prunes without changing the answer. Every constraint remembers where it
+came from (environment pin, role, the cookbook version that depends on it and what brought that
+in), so a failure can name the chain.
 """
 from __future__ import annotations
 
@@ -114,10 +118,9 @@ class _Search:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise SolveError(f"cookbook dependencies too complex to solve in {MAX_STEPS} steps")
-        open_cbs = [cb for cb in self.order if cb not in self.chosen]
-        if not open_cbs:
+        cb = next((c for c in self.order if c not in self.chosen), None)   # chef-zero's order
+        if cb is None:
             return True
-        cb = min(open_cbs, key=lambda c: len(self.options[c]))   # fail first
         if not self.options[cb]:
             self.fail(cb)
             return False
@@ -178,6 +181,10 @@ def solve(available: Mapping[str, Mapping[str, Mapping[str, str]]], pins: Mappin
         if cb not in search.reqs:
             search.introduce(cb, origin)
         search.require(_Req(cb, _constraint(constraint, origin) if constraint else None, origin))
+    empty = next((cb for cb in search.order if not search.options[cb]), None)
+    if empty is not None:      # chef-zero checks every cookbook before it searches
+        search.fail(empty)
+        raise SolveError(search.conflict or "cannot satisfy the run list")
     try:
         solved = search.run()
     except RecursionError:

@@ -16,6 +16,7 @@ from typing import Any
 from harness.errors import Problem, ValidationError
 from harness.repo.cookbook import Cookbook, read_cookbook
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
+from harness.repo.rubyfiles import template_problems
 from harness.repo.validate import (
     COOKBOOK_RE,
     SHAPES,
@@ -41,6 +42,7 @@ class Repo:
     cookbooks: dict[str, Cookbook] = field(default_factory=dict)
     bootstrap: Path | None = None
     sources: dict[tuple[str, str], Path] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)   # what loads but is not read (Ruby/ERB)
 
 
 class _Load:
@@ -183,6 +185,8 @@ def _load_cookbooks(load: _Load) -> None:
                 load.ghosts["cookbook"].add(entry.name)
                 continue
             repo.cookbooks[cookbook.name] = cookbook
+            repo.warnings.extend(Problem(str(directory / rel), why) for rel, why in cookbook.unread)
+            load.problems.extend(template_problems(directory, frozenset(cookbook.files)))
             meta = next(f for f in cookbook.files if f.startswith("metadata.")
                         and "." + f.rsplit(".", 1)[-1] in EXTENSIONS)
             repo.sources[("cookbook", cookbook.name)] = directory / meta

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from harness.errors import NotFound
-from harness.repo.attributes import merge_precedence
+from harness.repo.attributes import node_attributes
 from harness.repo.depsolver import solve
 from harness.repo.loader import Repo
 from harness.repo.runlist import expand_run_list
@@ -99,23 +99,33 @@ def compile_policy(source: PolicySource, *, name: str, environment: str, run_lis
     for recipe in expansion.recipes:
         cb, _, short = recipe.partition("::")
         files = manifests[cb][versions[cb]].get("files")
-        if isinstance(files, list) and not any(
-                isinstance(f, dict) and f.get("path") == f"recipes/{short}.py" for f in files):
+        paths = {f.get("path") for f in files if isinstance(f, dict)} \
+            if isinstance(files, list) else None
+        if paths is not None and f"recipes/{short}.py" not in paths:
+            ruby = (f" (only recipes/{short}.rb, and Ruby recipes are not read)"
+                    if f"recipes/{short}.rb" in paths else "")
             raise NotFound(f"no recipe {recipe}: cookbook {cb} {versions[cb]} has no "
-                           f"recipes/{short}.py (node {name})")
+                           f"recipes/{short}.py{ruby} (node {name})")
     order = dependency_order([cb for cb, _, _ in expansion.roots], versions, manifests)
     cookbook_attrs = [cookbook_manifest_attrs(manifests[cb][versions[cb]]) for cb in order]
     roles = [source.role(r) or {} for r in expansion.roles]
-    layers = ([a["default"] for a in cookbook_attrs] + [env.get("default_attributes")]
-              + [r.get("default_attributes") for r in roles] + [normal]
-              + [a["override"] for a in cookbook_attrs]
-              + [r.get("override_attributes") for r in roles] + [env.get("override_attributes")])
-    layers = [layer for layer in layers if isinstance(layer, dict)]
+    attributes = node_attributes(
+        cookbook_default=[_dict(a["default"]) for a in cookbook_attrs],
+        env_default=_dict(env.get("default_attributes")),
+        role_default=[_dict(r.get("default_attributes")) for r in roles],
+        normal=_dict(normal),
+        cookbook_override=[_dict(a["override"]) for a in cookbook_attrs],
+        role_override=[_dict(r.get("override_attributes")) for r in roles],
+        env_override=_dict(env.get("override_attributes")))
     return {"name": name, "chef_environment": environment, "run_list": list(run_list),
             "expanded_run_list": expansion.expanded_run_list, "roles": expansion.roles,
             "recipes": expansion.recipes,
             "cookbook_versions": {cb: versions[cb] for cb in order},
-            "attributes": merge_precedence(layers)}
+            "attributes": attributes["merged"]}
+
+
+def _dict(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
 def _reachable(roots: set[str], manifests: Mapping[str, Mapping[str, dict[str, Any]]]) -> set[str]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harness.errors import UsageError
+from harness.repo.rubyfiles import recipe_hint
 from harness.repo.runlist import RunListItem, parse_item
 from harness.repo.versions import Constraint
 
@@ -207,7 +208,8 @@ def check_references(repo: Any, ghosts: Mapping[str, set[str]]
             return f"{item}: no cookbook {item.cookbook!r} in cookbooks/ or site-cookbooks/"
         short = item.recipe.partition("::")[2]
         if short not in cookbook.recipes:
-            return f"{item}: cookbook {item.cookbook} has no recipes/{short}.py"
+            return (f"{item}: cookbook {item.cookbook} has no recipes/{short}.py"
+                    + recipe_hint(cookbook.files, short))
         return None
 
     def run_list(kind: str, name: str, items: Any, where: tuple[Any, ...]) -> None:

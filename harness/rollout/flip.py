@@ -99,6 +99,21 @@ def matching_nodes(client: Any, *, role: str | None = None, from_env: str | None
     return sorted({row["name"] for row in client.search("node", query)})
 
 
+def find_node(client: Any, name_or_fqdn: str) -> str:
+    """The node whose name or fqdn is `name_or_fqdn`, as knife-flip searches
+    (`fqdn:X OR name:X`); several matches are refused (knife-flip takes the first)."""
+    check_name("node", name_or_fqdn)
+    phrase = _phrase(name_or_fqdn)
+    rows = client.search("node", f"name:{phrase} OR fqdn:{phrase}")
+    names: list[str] = sorted({str(row["name"]) for row in rows})
+    if not names:
+        raise NotFound(f"no node with the name or fqdn {name_or_fqdn!r} on the server")
+    if len(names) > 1:
+        raise UsageError(f"{name_or_fqdn!r} matches several nodes by name or fqdn: "
+                         f"{', '.join(names)}; give the node name")
+    return names[0]
+
+
 def _describe(changes: list[Change]) -> list[str]:
     if not changes:
         return ["  no cookbook version changes"]
@@ -109,7 +124,8 @@ def flip_nodes(client: Any, env: str, *, node: str | None = None, role: str | No
                from_env: str | None = None, preview_only: bool = False) -> list[str]:
     """The CLI's flip: resolve the target nodes, check everything, then flip (or only preview)."""
     environment(client, env)
-    names = [node] if node else matching_nodes(client, role=role, from_env=from_env)
+    names = [find_node(client, node)] if node else matching_nodes(client, role=role,
+                                                                   from_env=from_env)
     if not names:
         what = f"role {role!r}" if role else f"environment {from_env!r}"
         raise NotFound(f"no nodes with {what} on the server")

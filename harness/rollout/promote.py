@@ -43,8 +43,13 @@ def _warnings(env: str, cookbook: str, old: Constraint | None, new: Version,
 
 
 def promote(repo_dir: Path, env: str, cookbook: str, *, version: str | None = None,
-            from_backup: Path | None = None, keep_operator: bool = False) -> Promoted:
-    """Write `cookbook: "= V"` into environments/ENV.*; every check runs before the write."""
+            from_backup: Path | None = None, keep_operator: bool = False,
+            pin_unpinned: bool = False) -> Promoted:
+    """Write `cookbook: "= V"` into environments/ENV.*; every check runs before the write.
+
+    An environment that pins nothing (Etsy's `testing`) resolves the newest version of every
+    cookbook; knife spork promote would quietly start pinning it, so that needs pin_unpinned.
+    """
     repo = load_repo(repo_dir)
     path = repo.sources.get(("environment", env))
     if env not in repo.environments or path is None:
@@ -67,6 +72,10 @@ def promote(repo_dir: Path, env: str, cookbook: str, *, version: str | None = No
     if pins is not None and not isinstance(pins, dict):
         raise UsageError("cookbook_versions must be a mapping", path=str(path))
     pins = pins or {}
+    if not pins and not pin_unpinned:
+        raise UsageError(f"environment {env} pins no cookbooks, so it runs the newest version of "
+                         f"each; a pin would freeze {cookbook} there. Nothing written "
+                         "(--pin-unpinned to start pinning it)", path=str(path))
     old_text = pins.get(cookbook)
     old = Constraint.parse(str(old_text)) if old_text is not None else None
     pin = f"{old.op if keep_operator and old else '='} {new}"

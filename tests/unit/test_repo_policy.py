@@ -122,14 +122,16 @@ def test_cookbooks_apply_in_dependency_order_then_run_list_order() -> None:
     assert policy["attributes"] == {"who": "app", "a": 1, "l": 1, "o": "app", "last": "late"}
 
 
-def test_hashes_merge_and_arrays_replace_across_levels() -> None:
+def test_hashes_merge_and_arrays_union_inside_the_default_level() -> None:
+    """Cookbook default and role default are components of Chef's default level, merged with
+    deep_merge! (arrays unioned): lib/chef/node/attribute.rb `merge_defaults`."""
     source = Source({"r": {"name": "r", "run_list": ["recipe[cb]"],
-                           "default_attributes": {"zk": {"port": 2, "servers": ["x"]}}}}, {},
+                           "default_attributes": {"zk": {"port": 2, "servers": ["x", "a"]}}}}, {},
                     [manifest("cb", "1.0.0", default={"zk": {"port": 1, "dir": "/a",
                                                              "servers": ["a", "b"]}})])
     attributes = compile_policy(source, name="n", environment="_default",
                                 run_list=["role[r]"])["attributes"]
-    assert attributes == {"zk": {"port": 2, "dir": "/a", "servers": ["x"]}}
+    assert attributes == {"zk": {"port": 2, "dir": "/a", "servers": ["a", "b", "x"]}}
 
 
 def test_environment_pins_and_extra_manifests_from_a_backup() -> None:

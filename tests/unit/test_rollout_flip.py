@@ -108,7 +108,7 @@ def test_cli_flip_by_role_and_by_environment(client, cli, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["nope", "testing"], "no node 'nope' on the server"),
+    (["nope", "testing"], "no node with the name or fqdn 'nope' on the server"),
     (["zk-1", "staging"], "no environment 'staging' on the server"),
     (["zk-1", "broken"], "cannot satisfy zookeeper = 9.9.9"),
     (["--role", "zookeeper", "broken"], "cannot satisfy zookeeper = 9.9.9"),

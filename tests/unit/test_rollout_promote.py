@@ -72,8 +72,8 @@ def test_promote_yaml_without_keep_operator_writes_equals(repo):
     assert (repo / DEV).read_text() == before.replace("java: ~> 2.0   #", "java: = 2.0.0   #")
 
 
-def test_promote_into_environment_without_pins_adds_them(repo):
-    assert _promote(repo, "testing", "zookeeper") == 0
+def test_promote_into_environment_without_pins_adds_them_when_asked(repo):
+    assert _promote(repo, "testing", "zookeeper", "--pin-unpinned") == 0
     assert (repo / TESTING).read_text() == (
         '{\n  "name": "testing",\n'
         '  "description": "no pins: nodes flipped here run the newest uploaded versions",\n'
