@@ -106,16 +106,21 @@ def compile_policy(source: PolicySource, *, name: str, environment: str, run_lis
     order = dependency_order([cb for cb, _, _ in expansion.roots], versions, manifests)
     cookbook_attrs = [cookbook_manifest_attrs(manifests[cb][versions[cb]]) for cb in order]
     roles = [source.role(r) or {} for r in expansion.roles]
-    layers = ([a["default"] for a in cookbook_attrs] + [env.get("default_attributes")]
-              + [r.get("default_attributes") for r in roles] + [normal]
-              + [a["override"] for a in cookbook_attrs]
-              + [r.get("override_attributes") for r in roles] + [env.get("override_attributes")])
-    layers = [layer for layer in layers if isinstance(layer, dict)]
+    levels: dict[str, list[Any]] = {   # Chef's precedence components, lowest first
+        "default": [a["default"] for a in cookbook_attrs],
+        "env_default": [env.get("default_attributes")],
+        "role_default": [r.get("default_attributes") for r in roles], "normal": [normal],
+        "override": [a["override"] for a in cookbook_attrs],
+        "role_override": [r.get("override_attributes") for r in roles],
+        "env_override": [env.get("override_attributes")]}
+    layers = [layer for parts in levels.values() for layer in parts if isinstance(layer, dict)]
     return {"name": name, "chef_environment": environment, "run_list": list(run_list),
             "expanded_run_list": expansion.expanded_run_list, "roles": expansion.roles,
             "recipes": expansion.recipes,
             "cookbook_versions": {cb: versions[cb] for cb in order},
-            "attributes": merge_precedence(layers)}
+            "attributes": merge_precedence(layers),
+            "attribute_levels": {level: merge_precedence(p for p in parts if isinstance(p, dict))
+                                 for level, parts in levels.items()}}
 
 
 def _reachable(roots: set[str], manifests: Mapping[str, Mapping[str, dict[str, Any]]]) -> set[str]:
