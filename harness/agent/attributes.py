@@ -108,7 +108,7 @@ class Attrs(dict[str, Any]):
     def _no(self, key: Any = None, *_: Any, **__: Any) -> NoReturn:
         _refuse(self.path + ((key,) if isinstance(key, str) else ()))
 
-    __setitem__ = __delitem__ = setdefault = pop = update = _no
+    __setitem__ = __delitem__ = setdefault = pop = update = _no  # type: ignore[assignment]
     popitem = clear = __ior__ = _no
 
     def __copy__(self) -> dict[str, Any]:

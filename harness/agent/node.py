@@ -6,8 +6,15 @@ import fnmatch
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .attributes import (DEFAULTS, OVERRIDES, Attributes, AttributeMissing, Attrs,
-                         ImmutableAttributeModification, VividMash)
+from .attributes import (
+    DEFAULTS,
+    OVERRIDES,
+    AttributeMissing,
+    Attributes,
+    Attrs,
+    ImmutableAttributeModification,
+    VividMash,
+)
 
 __all__ = ["AttributeMissing", "Attrs", "ImmutableAttributeModification", "Node", "SearchNode",
            "deep_merge", "merged_attributes"]
