@@ -49,7 +49,8 @@ def converge(run_list: str | list[str], *, environment: str = "_default",
     """Why-run of `run_list` on node `name` (default: "<first role or cookbook>-1").
 
     node: {"normal": {...}, "automatic": {...}} (automatic is laid over FACTS); peers: {name:
-    automatic attributes} of other nodes with the same run list and environment; backup: a
+    automatic attributes} of other nodes, with the run's run list and environment unless the
+    mapping has "run_list" / "chef_environment" (e.g. app nodes behind a balancer); backup: a
     knife-backup directory (default: the repo's `backup/` when present); secret: the data bag
     secret, bytes or a file (default: the repo's .chef/encrypted_data_bag_secret when present).
     Raises UnitError (a HarnessError) naming what failed: input, recipe (file:line), resource.
@@ -69,6 +70,9 @@ def converge(run_list: str | list[str], *, environment: str = "_default",
                          f"{', '.join(unknown)} (Chef resets default and override at the "
                          "start of every run; set them in roles or environments)")
     store = seed(root, repo_backup(root, backup)).store()
+    if environment != "_default" and store.environment(environment) is None:
+        raise UsageError(f"no environment {environment!r} in the repo (it has: "
+                         f"{', '.join(store.names('environment'))})", path=str(root))
     try:
         _register(store, node_name, environment, items, normal=given.get("normal") or {})
         for peer, automatic in (peers or {}).items():
@@ -109,10 +113,15 @@ def _register(store: Store, name: str, environment: str, run_list: list[str], *,
 
 def _register_peer(store: Store, name: str, environment: str, run_list: list[str],
                    automatic: Mapping[str, Any]) -> None:
-    """A peer as its own converge saved it: policy attributes, facts, roles and recipes."""
+    """A peer as its own converge saved it: policy attributes, facts, roles and recipes.
+    Two keys are not attributes: "run_list" and "chef_environment" (default: the run's)."""
     if not isinstance(automatic, Mapping):
         raise UsageError(f"peer {name!r}: give its automatic attributes as a mapping, e.g. "
                          "{\"ipaddress\": \"10.0.0.2\"}")
+    given = dict(automatic)
+    environment = str(given.pop("chef_environment", environment))
+    items = given.pop("run_list", run_list)
+    run_list = [i.strip() for i in items.split(",")] if isinstance(items, str) else list(items)
     _register(store, name, environment, run_list, normal={})
     policy = store.policy(name)
     levels = policy["attribute_levels"]
@@ -121,7 +130,7 @@ def _register_peer(store: Store, name: str, environment: str, run_list: list[str
     _register(store, name, environment, run_list, normal={},
               default=merge_precedence(levels.get(lv) for lv in DEFAULT_LEVELS),
               override=merge_precedence(levels.get(lv) for lv in OVERRIDE_LEVELS),
-              automatic=deep_merge(facts, automatic))
+              automatic=deep_merge(facts, given))
 
 
 def _secret(root: Path, secret: bytes | str | Path | None) -> bytes | None:
