@@ -47,7 +47,7 @@ def test_unknown_resource_lists_what_the_run_has():
     with pytest.raises(UnitError, match="it has no cron resource; it has: .*package"):
         run.resource("cron", "x")
     with pytest.raises(AttributeError, match="has no property 'colour'"):
-        run.resource("package", "memcached").colour
+        getattr(run.resource("package", "memcached"), "colour")  # noqa: B009
 
 
 def test_node_normal_beats_role_defaults_and_automatic_sets_the_address():
