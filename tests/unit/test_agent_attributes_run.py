@@ -10,10 +10,16 @@ end of a successful run (lib/chef/client.rb `save_updated_node`) with normal att
 """
 from __future__ import annotations
 
+import json
+
 from test_agent_support import FakeApi, FakeRunner
 
+from harness.agent.api import Api
 from harness.agent.cookbooks import FileCache
 from harness.agent.runner import Run
+from harness.client import Client
+from harness.restore import restore
+from harness.server.serve import ConfigServer
 
 FACTS = {"hostname": "db-1", "fqdn": "db-1.example.com", "ipaddress": "10.0.0.7"}
 
@@ -97,3 +103,28 @@ def test_why_run_never_saves_normal_writes(tmp_path):
     r, report, _ = run(api, tmp_path, why_run=True)
     assert report["status"] == "success" and api.puts == []
     assert r.ctx.node["db"]["x"] == 1
+
+
+def test_saved_normal_attributes_are_found_by_search(tmp_path):
+    """The real server: a converge's node.normal write is saved (chef-client's end-of-run
+    save) and indexed, so `search('node', 'db_initialized_by:db-1')` finds the node, as Chef
+    search finds normal attributes (flattened with `_` between keys)."""
+    repo = tmp_path / "repo"
+    (repo / "roles").mkdir(parents=True)
+    (repo / "roles/db.json").write_text(json.dumps({"name": "db", "run_list": ["recipe[db]"]}))
+    book = repo / "site-cookbooks/db"
+    (book / "recipes").mkdir(parents=True)
+    (book / "metadata.yaml").write_text("name: db\nversion: 1.0.0\n")
+    (book / "recipes/default.py").write_text("node.normal['db']['initialized_by'] = node.name\n"
+                                              "log('initialized')\n")
+    with ConfigServer() as srv:
+        client = Client(srv.url, srv.admin_token)
+        restore(client, repo)
+        client.post("/nodes", {"name": "db-1", "chef_environment": "_default",
+                               "run_list": ["role[db]"], "normal": {"team": "dba"}})
+        report = Run(Api(srv.url, srv.admin_token), "db-1", facts=dict(FACTS),
+                     cache=FileCache(tmp_path / "c"), out=lambda line: None).execute()
+        assert report["status"] == "success", report["failure"]
+        assert [n["name"] for n in client.search("node", "db_initialized_by:db-1")] == ["db-1"]
+        assert client.get("/nodes/db-1")["normal"] == {"team": "dba",
+                                                       "db": {"initialized_by": "db-1"}}
