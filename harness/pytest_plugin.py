@@ -28,6 +28,7 @@ from harness.repo import repo_backup
 
 if TYPE_CHECKING:  # the cluster module loads only when a module asks for a cluster (below)
     from harness.nodes.cluster import Cluster
+    from harness.unit import UnitRun
 
 CLUSTERS = pytest.StashKey[dict[str, "Cluster"]]()   # module nodeid -> Cluster
 FAILED = pytest.StashKey[set[str]]()                 # module nodeids with a failed test
@@ -213,6 +214,18 @@ def policy(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
     assert cluster.client is not None  # the fixture yields a cluster that is up
     doc: dict[str, Any] = cluster.client.get(f"/nodes/{harness_node_name}/policy")
     return doc
+
+
+@pytest.fixture
+def unit_converge(request: pytest.FixtureRequest) -> Callable[..., UnitRun]:
+    """harness.unit.converge with repo= this session's repo (--repo, default the rootdir):
+    no containers. Imported here, not at module level: 0.2 s that cluster specs never need."""
+    from harness.unit import converge
+
+    def run(run_list: str | list[str], **kwargs: Any) -> UnitRun:
+        kwargs.setdefault("repo", repo_dir(request.config))
+        return converge(run_list, **kwargs)
+    return run
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -78,16 +78,23 @@ def _from_repo(repo_dir: Path) -> Payload:
                    cookbooks={(cb.name, cb.version): cb for cb in repo.cookbooks.values()})
 
 
+def read_payload(repo_dir: Path | None, *, from_backup: Path | None = None) -> Payload:
+    """What a restore uploads: the backup (if any) with the repo laid over it (the repo wins);
+    harness.unit loads the same into an in-process store."""
+    payload = Payload()
+    if from_backup is not None:
+        payload.merge(read_backup(Path(from_backup)))
+    if repo_dir is not None:
+        payload.merge(_from_repo(Path(repo_dir)))
+    return payload
+
+
 def restore(client: Client, repo_dir: Path | None, *, from_backup: Path | None = None,
             progress: Callable[[str], None] | None = None) -> str:
     """Wipe the server, then upload the backup (if any) and the repo over it (the repo wins)."""
     started = time.monotonic()
     with paused_gc():
-        payload = Payload()
-        if from_backup is not None:
-            payload.merge(read_backup(Path(from_backup)))
-        if repo_dir is not None:
-            payload.merge(_from_repo(Path(repo_dir)))
+        payload = read_payload(repo_dir, from_backup=from_backup)
         manifests = {key: cb.manifest() for key, cb in payload.cookbooks.items()}
         bodies = bulk_bodies([(kind, "", getattr(payload, kind)) for kind in KINDS]
                              + [("data", bag, items) for bag, items in payload.data_bags.items()])

@@ -3,41 +3,21 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import AgentError
+from .attributes import (
+    DEFAULTS,
+    OVERRIDES,
+    AttributeMissing,
+    Attributes,
+    Attrs,
+    ImmutableAttributeModification,
+    VividMash,
+)
 
-
-class AttributeMissing(KeyError, AgentError):
-    """A missing attribute; the message names the full path, e.g. node["zk"]["port"]."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def _path_text(path: tuple[str, ...]) -> str:
-    return "node" + "".join(f"[{key!r}]" for key in path)
-
-
-class Attrs(dict[str, Any]):
-    """Read-mostly view of an attribute hash that remembers where it sits in the tree."""
-
-    def __init__(self, data: dict[str, Any], path: tuple[str, ...] = ()) -> None:
-        super().__init__(data)
-        self.path = path
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            value = dict.__getitem__(self, key)
-        except KeyError:
-            raise AttributeMissing(f"attribute {_path_text(self.path + (key,))} is not set "
-                                   f"(present: {', '.join(sorted(map(str, self))) or 'none'})"
-                                   ) from None
-        return Attrs(value, self.path + (key,)) if isinstance(value, dict) else value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default
+__all__ = ["AttributeMissing", "Attrs", "ImmutableAttributeModification", "Node", "SearchNode",
+           "deep_merge", "merged_attributes"]
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -80,14 +60,20 @@ class SearchNode(dict[str, Any]):
 
 
 class Node:
-    """What recipes call `node`; `data_bag_item` lets allowlists read their data bag."""
+    """What recipes call `node`; `data_bag_item` lets allowlists read their data bag.
+
+    `levels` are the attribute components ({"default": ..., "role_default": ..., "normal":
+    ..., "automatic": ...}, see attributes.LEVELS); without them, `attributes` is the
+    `default` component (a node built by hand in a test).
+    """
 
     def __init__(self, name: str, environment: str, attributes: dict[str, Any], *,
                  roles: list[str], recipes: list[str],
-                 data_bag_item: Callable[[str, str], dict[str, Any]] | None = None) -> None:
+                 data_bag_item: Callable[[str, str], dict[str, Any]] | None = None,
+                 levels: Mapping[str, Mapping[str, Any] | None] | None = None) -> None:
         self.name = name
         self.chef_environment = environment
-        self.attributes = Attrs(attributes)
+        self.attrs = Attributes(levels if levels is not None else {"default": attributes})
         self.roles = list(roles)
         self.recipes = list(recipes)
         self.run_state: dict[str, Any] = {}
@@ -95,8 +81,44 @@ class Node:
         self._allowlists: dict[tuple[str, str, str], bool] = {}
         self.warnings: list[str] = []
 
+    @property
+    def attributes(self) -> Attrs:
+        """The merged, read-only view (what `node["a"]` reads)."""
+        return self.attrs.merged
+
+    # Chef's precedence-level writers: node.default["a"]["b"] = 1 (auto-vivifying)
+    @property
+    def default(self) -> VividMash:
+        return self.attrs.component("default")
+
+    @property
+    def force_default(self) -> VividMash:
+        return self.attrs.component("force_default")
+
+    @property
+    def normal(self) -> VividMash:
+        return self.attrs.component("normal")
+
+    @property
+    def override(self) -> VividMash:
+        return self.attrs.component("override")
+
+    @property
+    def force_override(self) -> VividMash:
+        return self.attrs.component("force_override")
+
+    def saved_levels(self) -> dict[str, dict[str, Any]]:
+        """What chef-client saves: combined default, normal, combined override (Chef's
+        Node#for_json); automatic is the caller's (it adds roles and recipes)."""
+        return {"default": self.attrs.combined(DEFAULTS),
+                "normal": self.attrs.combined(("normal",)),
+                "override": self.attrs.combined(OVERRIDES)}
+
     def __getitem__(self, key: str) -> Any:
         return self.attributes[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.attributes[key] = value  # raises ImmutableAttributeModification, as Chef does
 
     def __contains__(self, key: str) -> bool:
         return key in self.attributes

@@ -85,8 +85,7 @@ class Run:
         facts = self.facts if self.facts is not None else ohai.collect(self.api.url)
         self.automatic = deep_merge(facts, {"roles": self.policy.get("roles", []),
                                             "recipes": self.policy.get("recipes", [])})
-        self.ctx.node = Node(self.node_name, env,
-                             deep_merge(self.policy.get("attributes", {}), self.automatic),
+        self.ctx.node = Node(self.node_name, env, {}, levels=self.attribute_levels(),
                              roles=self.policy.get("roles", []),
                              recipes=self.policy.get("recipes", []),
                              data_bag_item=self.data_bag_item)
@@ -107,15 +106,22 @@ class Run:
                  + (" (why-run: nothing is changed)" if self.why_run else ""))
         return converger
 
+    def attribute_levels(self) -> dict[str, Any]:
+        """Chef's components: the policy's (server side), `normal` from the stored node (it
+        persists between runs, as in Chef), `automatic` from the facts. A policy without
+        levels (an older server) has its merged attributes as one `default` level."""
+        levels = dict(self.policy.get("attribute_levels")
+                      or {"default": self.policy.get("attributes", {})})
+        levels["normal"] = self.node_doc.get("normal") or {}
+        levels["automatic"] = self.automatic
+        return levels
+
     def save_node(self) -> None:
-        """Publish facts and attributes so peers find this node by search."""
+        """Publish facts and attributes so peers find this node by search; like chef-client:
+        combined default, normal (with the recipes' node.normal writes), combined override."""
         doc = self.api.get(f"/nodes/{self.node_name}")  # keep a flip made meanwhile
+        doc.update(self.ctx.node.saved_levels())
         doc["automatic"] = self.automatic
-        if "default_attributes" in self.policy or "override_attributes" in self.policy:
-            doc["default"] = self.policy.get("default_attributes", {})
-            doc["override"] = self.policy.get("override_attributes", {})
-        else:  # merged attributes already hold normal at its precedence: override keeps it
-            doc["default"], doc["override"] = {}, self.policy.get("attributes", {})
         self.api.put(f"/nodes/{self.node_name}", doc)
 
     def execute(self) -> dict[str, Any]:
@@ -173,6 +179,12 @@ def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, An
     facts.update(hostname=node_name, fqdn=node_name, domain="")
     run = Run(Api(server_url, token), node_name, why_run=True, secret=secret,
               facts=deep_merge(facts, automatic or {}), out=out or (lambda line: None))
+    return plan(run)
+
+
+def plan(run: Run) -> list[dict[str, Any]]:
+    """prepare + compile + converge of a why-run `Run`; why_run()'s answer (and the unit
+    layer's, which keeps `run` to read its node afterwards)."""
     run.prepare()
     try:
         converger = run.compile()

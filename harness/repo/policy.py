@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from harness.errors import NotFound
-from harness.repo.attributes import node_attributes
+from harness.repo.attributes import copy_value, merge_components, merge_precedence, node_attributes
 from harness.repo.depsolver import solve
 from harness.repo.loader import Repo
 from harness.repo.runlist import expand_run_list
@@ -109,19 +109,29 @@ def compile_policy(source: PolicySource, *, name: str, environment: str, run_lis
     order = dependency_order([cb for cb, _, _ in expansion.roots], versions, manifests)
     cookbook_attrs = [cookbook_manifest_attrs(manifests[cb][versions[cb]]) for cb in order]
     roles = [source.role(r) or {} for r in expansion.roles]
+    cookbook_default = [_dict(a["default"]) for a in cookbook_attrs]
+    cookbook_override = [_dict(a["override"]) for a in cookbook_attrs]
+    role_default = [_dict(r.get("default_attributes")) for r in roles]
+    role_override = [_dict(r.get("override_attributes")) for r in roles]
+    env_default, env_override = (_dict(env.get("default_attributes")),
+                                 _dict(env.get("override_attributes")))
     attributes = node_attributes(
-        cookbook_default=[_dict(a["default"]) for a in cookbook_attrs],
-        env_default=_dict(env.get("default_attributes")),
-        role_default=[_dict(r.get("default_attributes")) for r in roles],
-        normal=_dict(normal),
-        cookbook_override=[_dict(a["override"]) for a in cookbook_attrs],
-        role_override=[_dict(r.get("override_attributes")) for r in roles],
-        env_override=_dict(env.get("override_attributes")))
+        cookbook_default=cookbook_default, env_default=env_default, role_default=role_default,
+        normal=_dict(normal), cookbook_override=cookbook_override, role_override=role_override,
+        env_override=env_override)
+    # Chef's precedence components, lowest first: the agent rebuilds the merged view from
+    # them after a recipe writes one (node.default[...] = ...), with the same two merges.
+    levels = {"default": merge_precedence(cookbook_default), "env_default": env_default,
+              "role_default": merge_components(role_default), "normal": _dict(normal),
+              "override": merge_precedence(cookbook_override),
+              "role_override": merge_components(role_override), "env_override": env_override}
     return {"name": name, "chef_environment": environment, "run_list": list(run_list),
             "expanded_run_list": expansion.expanded_run_list, "roles": expansion.roles,
             "recipes": expansion.recipes,
             "cookbook_versions": {cb: versions[cb] for cb in order},
-            "attributes": attributes["merged"]}
+            "attributes": attributes["merged"],
+            "attribute_levels": {level: copy_value(dict(value)) if value else {}
+                                 for level, value in levels.items()}}
 
 
 def _dict(value: Any) -> Mapping[str, Any] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from decimal import InvalidOperation
 from functools import lru_cache
 
 from luqum import tree
@@ -40,7 +41,8 @@ def parse_query(q: str) -> tree.Item:
     """luqum's tree for q; a bad query is a UsageError carrying the parser's message."""
     try:
         return parse(q)
-    except (ParseError, InconsistentQueryException) as err:
+    # luqum turns a malformed boost (`0^.`) into decimal's InvalidOperation (found by hypothesis)
+    except (ParseError, InconsistentQueryException, InvalidOperation) as err:
         raise UsageError(f"bad search query {q!r}: {err}") from None
 
 

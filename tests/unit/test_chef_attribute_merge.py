@@ -108,3 +108,38 @@ def test_agent_search_view_merges_levels_like_chef() -> None:
            "override": {"h": {"b": 2}}, "automatic": {"ip": "10.0.0.1"}}
     assert agent_node.merged_attributes(doc) == {"s": [2], "h": {"a": 1, "b": 2},
                                                  "ip": "10.0.0.1"}
+
+
+# The agent rebuilds the merged view from the policy's components after a recipe writes one
+# (harness/agent/attributes.py); it must give what the host computed (decision 27).
+COMPONENT_CASES = [
+    dict(env_default={"ntp": {"servers": ["a", "b"]}},
+         role_default=[{"ntp": {"servers": ["b", "c"]}}]),
+    dict(cookbook_default=[{"l": [1]}, {"l": [2]}], env_default={"l": [3]},
+         role_default=[{"l": [4]}, {"l": [4, 5]}]),
+    dict(cookbook_override=[{"o": ["x"]}], role_override=[{"o": ["y"]}],
+         env_override={"o": ["x", "z"]}, normal={"o": ["n"]}, env_default={"o": ["d"]}),
+    dict(role_default=[{"v": [1, 1.0, True]}], env_default={"v": [True]},
+         normal={"h": {"k": [9]}}, role_override=[{"h": {"k": [8]}}]),
+]
+
+
+@pytest.mark.parametrize("case", COMPONENT_CASES)
+def test_agent_rebuilds_the_hosts_merged_view_from_components(case: dict[str, Any]) -> None:
+    """Chef's merged_attributes = hash_only_merge! of merge_defaults (deep_merge! of
+    DEFAULT_COMPONENTS), normal, merge_overrides, automatic (lib/chef/node/attribute.rb)."""
+    from harness.agent.attributes import Attributes
+    from harness.repo.attributes import merge_components, merge_precedence
+
+    host = node_attributes(**case)
+    levels = {"default": merge_precedence(case.get("cookbook_default", [])),
+              "env_default": case.get("env_default"),
+              "role_default": merge_components(case.get("role_default", [])),
+              "normal": case.get("normal"),
+              "override": merge_precedence(case.get("cookbook_override", [])),
+              "role_override": merge_components(case.get("role_override", [])),
+              "env_override": case.get("env_override")}
+    agent = Attributes(levels)
+    assert agent.merged == host["merged"]
+    assert agent.combined(("default", "env_default", "role_default", "force_default")) \
+        == host["default"]

@@ -9,6 +9,7 @@ import pytest
 
 from harness.errors import NotFound, SolveError, UsageError
 from harness.repo import RepoSource, compile_policy, cookbook_manifest_attrs, load_repo
+from harness.repo.attributes import merge_precedence
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "repo_small"
 
@@ -45,6 +46,10 @@ class Source:
 def test_small_repo_policy_in_production() -> None:
     policy = compile_policy(RepoSource(load_repo(SMALL)), name="zk1", environment="production",
                             run_list=["role[zookeeper]"])
+    levels = policy.pop("attribute_levels")  # Chef's components, for the agent's writes
+    assert list(levels) == ["default", "env_default", "role_default", "normal", "override",
+                            "role_override", "env_override"]
+    assert merge_precedence(levels.values()) == policy["attributes"]
     assert policy == {
         "name": "zk1", "chef_environment": "production", "run_list": ["role[zookeeper]"],
         "expanded_run_list": ["recipe[base::default]", "recipe[pd-zookeeper::default]"],

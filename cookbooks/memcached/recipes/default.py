@@ -1,14 +1,13 @@
 # memcached::default: Debian's memcached, configured by /etc/memcached.conf (read by the
 # package's systemd-memcached-wrapper), restarted when the configuration changes.
 settings = node["memcached"]
-listen = node["ipaddress"] if settings["listen_on_ipaddress"] else settings["listen"]
 
 package("memcached")
 
 template("/etc/memcached.conf",
          source="memcached.conf.j2",
          owner="root", group="root", mode="0644",
-         variables={"listen": listen, "settings": settings},
+         variables={"listen": settings["listen"], "settings": settings},
          notifies=[("restart", "service[memcached]")])
 
 service("memcached", action=["enable", "start"])
