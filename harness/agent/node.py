@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import copy
-import fnmatch
 from collections.abc import Callable
 from typing import Any
 
+from .allowlist import in_allowlist
 from .errors import AgentError
 
 
@@ -105,8 +105,9 @@ class Node:
         return f"node[{self.name}]"
 
     def in_allowlist(self, name: str, bag: str = "allowlist", key: str = "patterns") -> bool:
-        """True when the fqdn matches one of the item's shell patterns (case-sensitive) or
-        the node has one of its "roles". A missing item means nobody is in it."""
+        """True when the fqdn matches one of the item's patterns (Ruby's File.fnmatch?, as
+        chef-whitelist: harness/agent/allowlist.py) or the node has one of its "roles".
+        A missing item means nobody is in it (chef-whitelist fails the run: a warning here)."""
         cache_key = (bag, name, key)
         if cache_key not in self._allowlists:
             self._allowlists[cache_key] = self._check_allowlist(bag, name, key)
@@ -121,13 +122,4 @@ class Node:
             self.warnings.append(f"allowlist {bag}/{name} does not exist: nobody is in it")
             return False
         fqdn = str(self.attributes.get("fqdn") or self.name)
-        if any(fnmatch.fnmatchcase(fqdn, str(p)) for p in _as_list(item.get(key))):
-            return True
-        return any(role in self.roles for role in _as_list(item.get("roles")))
-
-
-def _as_list(value: Any) -> list[Any]:
-    """A bare string in an allowlist item counts as a one-element list (same as the host side)."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
+        return in_allowlist(item, fqdn, self.roles, key=key)
