@@ -18,8 +18,9 @@ from .resource import Resource
 CRON_D = "/etc/cron.d"
 PREDEFINED = ("@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
               "@hourly")
-WEEKDAYS = {name: i for i, name in enumerate(
-    ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"))}
+DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+WEEKDAYS = {**{name: str(i) for i, name in enumerate(DAYS)},
+            **{name[:3]: str(i) for i, name in enumerate(DAYS)}}   # _cron_shared.rb WEEKDAYS
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 
@@ -51,14 +52,13 @@ def shellescape(text: str) -> str:
 
 
 def weekday_value(day: Any) -> Any:
-    """_cron_shared's weekday_in_crontab: "monday" / :monday -> 1; anything else as given."""
+    """_cron_shared's weekday_in_crontab: "monday" / "Mon" -> "1"; anything else as given."""
     return WEEKDAYS.get(str(day).lower(), day)
 
 
 def weekday_ok(spec: Any) -> bool:
     text = str(spec).lower()
-    return (text == "*" or numeric_ok(text, 0, 7) or text in [d[:3] for d in WEEKDAYS]
-            or text in WEEKDAYS)
+    return text == "*" or numeric_ok(text, 0, 7) or text in WEEKDAYS
 
 
 class CronD(Resource):
