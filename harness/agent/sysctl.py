@@ -16,10 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from . import fileutil
+from .errors import ResourceFailure
 from .resource import Resource
 
 SYSCTL_D = "/etc/sysctl.d"
 LINE_RE = re.compile(r"(.*) = (.*)")
+
+
+def proc_sys_read_only(mounts: str = "/proc/mounts") -> bool:
+    """True when /proc/sys is a read-only mount (Docker's default for containers)."""
+    try:
+        lines = Path(mounts).read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 3 and fields[1] == "/proc/sys":
+            return "ro" in fields[3].split(",")
+    return False
 
 
 def coerce_value(value: Any) -> str:
@@ -84,8 +98,15 @@ class Sysctl(Resource):
         if current == self.value:
             return False
         self.ctx.step(f"set {self.key_name} from {current!r} to {self.value!r}")
-        self.command(["sysctl", *self._flag(), "-w", f"{self.key_name}={self.value}"],
-                     "sysctl -w")
+        try:
+            self.command(["sysctl", *self._flag(), "-w", f"{self.key_name}={self.value}"],
+                         "sysctl -w")
+        except ResourceFailure as exc:
+            if proc_sys_read_only():
+                raise self.fail(f"{exc}\n/proc/sys is mounted read-only here (a container): "
+                                "the kernel value cannot be set as on a host; see "
+                                "docs/decisions.md (sysctl in nodes)") from None
+            raise
         os.makedirs(self.props["conf_dir"], exist_ok=True)
         for change in fileutil.ensure_file(self.conf_file(), self.content(), None, None, None):
             self.ctx.step(change)

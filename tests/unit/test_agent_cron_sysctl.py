@@ -136,3 +136,17 @@ def test_sysctl_list_value_failure_and_remove(sysctl_d):
     assert res.apply("remove") is False
     with pytest.raises(ResourceFailure, match="needs value="):
         Sysctl(ctx, "vm.swappiness")
+
+
+def test_read_only_proc_sys_is_named(sysctl_d, tmp_path, monkeypatch):
+    """Docker mounts /proc/sys read-only: the failure says so instead of a bare EPERM."""
+    mounts = tmp_path / "mounts"
+    mounts.write_text("proc /proc proc rw,nosuid 0 0\nproc /proc/sys proc ro,nosuid,nodev 0 0\n")
+    assert sysctl.proc_sys_read_only(str(mounts))
+    assert not sysctl.proc_sys_read_only(str(tmp_path / "none"))
+    monkeypatch.setattr(sysctl, "proc_sys_read_only", lambda: True)
+    runner = FakeRunner().when(["sysctl", "-w"], rc=1, err='permission denied on key "x.y"')
+    ctx, _ = context(run=runner)
+    with pytest.raises(ResourceFailure, match="(?s)permission denied.*/proc/sys is mounted "
+                                              "read-only here"):
+        Sysctl(ctx, "x.y", value=1, conf_dir=str(sysctl_d)).apply("apply")
