@@ -120,7 +120,9 @@ class Compiler:
 
     # -- custom resources (harness/agent/custom.py) ----------------------------------------
     def load_custom_resources(self) -> None:
-        """Every cookbook's resources/NAME.py becomes a resource type (COOKBOOK_NAME)."""
+        """Every cookbook's resources/NAME.py becomes a resource type (COOKBOOK_NAME); each
+        file's actions can use every type, whichever file defines it."""
+        envs: list[tuple[dict[str, Any], str]] = []
         for cookbook in sorted(self.ctx.cookbooks):
             book = self.ctx.cookbooks[cookbook]
             for path in sorted(p for p in book.paths
@@ -139,6 +141,7 @@ class Compiler:
                         raise ValueError(f"resource type {kind} is already defined "
                                          f"({getattr(self.types[kind], 'source', 'built in')})")
                     self.types[kind] = define(kind, env, label)
+                    envs.append((env, cookbook))
                 except SyntaxError as exc:
                     raise RecipeError(f"{label}:{exc.lineno}: SyntaxError: {exc.msg}",
                                       where) from None
@@ -147,6 +150,9 @@ class Compiler:
                         else f"{type(exc).__name__}: {exc}"
                     raise RecipeError(f"custom resource {self._where(exc, label)}: {text}",
                                       where) from None
+        for env, cookbook in envs:
+            for kind, cls in self.types.items():
+                env.setdefault(kind, self._factory(cls, cookbook))
 
     def collect(self, fn: Callable[[], Any], owner: str, predict: bool
                 ) -> tuple[list[Resource], bool]:

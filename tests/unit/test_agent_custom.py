@@ -133,3 +133,18 @@ def test_before_notification_on_a_custom_resource(tmp_path):
     report, _, runner = do_run(api_with(tmp_path, recipe, {"site": SITE}), tmp_path,
                                runner=FakeRunner().when(["systemctl", "is-active"], rc=0))
     assert not runner.ran("systemctl", "stop"), "nothing would change: no before notification"
+
+
+def test_custom_resources_compose_each_other(tmp_path):
+    """A custom resource's action may declare another custom resource, whichever file
+    (loaded in name order) defines it."""
+    root = tmp_path / "sites"
+    outer = ("properties = {'root': None}\n"
+             "def action_create(new_resource):\n"
+             "    web_site(new_resource.name, root=new_resource.root, port=9000)\n")
+    recipe = f"web_app('shop', root={str(root)!r})\nservice('web', action='nothing')\n"
+    report, _, _ = do_run(api_with(tmp_path, recipe, {"app": outer, "site": SITE}), tmp_path)
+    assert report["status"] == "success", report["failure"]
+    assert (root / "shop.conf").read_text() == "port=9000\nhello\n"
+    assert [e["resource"] for e in report["resources"]][:3] == [
+        "web_app[shop]", "web_site[shop]", f"directory[{root}]"]
