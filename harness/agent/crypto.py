@@ -153,7 +153,7 @@ def decrypt_item(item: dict[str, Any], secret: bytes, *, where: str = "data bag 
             plain[field] = value
             continue
         version = value.get("version")
-        cipher = value.get("cipher", CIPHERS.get(version) if isinstance(version, int) else None)
+        cipher = value.get("cipher")        # required, as Chef's assert_valid_cipher!
         if version not in CIPHERS or cipher != CIPHERS[version]:
             raise DecryptError(f"{where}: field {field!r} uses version {version} / {cipher}; "
                                "supported: version 1 and 2 (aes-256-cbc), 3 (aes-256-gcm)")

@@ -110,7 +110,7 @@ def _decrypt_cbc(key: bytes, iv: bytes, data: bytes) -> bytes:
 def decrypt_value(value: dict[str, Any], secret: bytes | str, where: str) -> Any:
     """The plain value; UsageError naming `where` on a wrong secret or format."""
     version = value.get("version")
-    cipher = value.get("cipher", CIPHERS.get(version) if isinstance(version, int) else None)
+    cipher = value.get("cipher")        # required, as Chef's assert_valid_cipher!
     if version not in CIPHERS or cipher != CIPHERS[version]:
         raise UsageError(f"{where} is encrypted with version {version} ({cipher}); supported: "
                          "version 1 and 2 (aes-256-cbc), 3 (aes-256-gcm)")

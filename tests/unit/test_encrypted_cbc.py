@@ -106,3 +106,14 @@ def test_v1_wrong_secret_is_one_clear_error():
 
 def test_secret_is_stripped_like_ruby():
     assert encrypted._secret(b"\0\t s \r\n\0") == b"s" == crypto.strip_secret(b"\0\t s \r\n\0")
+
+
+def test_cipher_must_be_named_like_chef_asserts():
+    """Assertions#assert_valid_cipher!: the value's "cipher" must equal the version's
+    algorithm; a missing one is refused too."""
+    value = encrypted.encrypt_value("k3y", SECRET, 1)
+    del value["cipher"]
+    with pytest.raises(UsageError, match=r"version 1 \(None\)"):
+        encrypted.decrypt_item({"id": "pd", "k": value}, SECRET)
+    with pytest.raises(DecryptError, match="version 1 / None"):
+        crypto.decrypt_item({"id": "pd", "k": value}, SECRET)
