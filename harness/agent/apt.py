@@ -166,8 +166,17 @@ class AptRepository(Resource):
             return self.list_path.exists()
         return fileutil.differs(self.list_path, self.content().encode(), 0o644, 0, 0)
 
+    def cleanup_legacy_file(self) -> list[str]:
+        """Chef's cleanup_legacy_file!: NAME.list when the name differs from repo_name."""
+        legacy = Path(SOURCES_D) / f"{self.name}.list"
+        if self.name != self.repo_name and legacy.exists():
+            legacy.unlink()
+            return [f"delete legacy {legacy}"]
+        return []
+
     def action_add(self) -> bool:
         changes = [c for key in self.keys() for c in self.install_key(key)]
+        changes += self.cleanup_legacy_file()
         listed = fileutil.ensure_file(self.list_path, self.content().encode(), 0o644, 0, 0)
         for change in changes + listed:
             self.ctx.step(change)
@@ -177,8 +186,11 @@ class AptRepository(Resource):
         return bool(changes or listed)
 
     def action_remove(self) -> bool:
+        legacy = self.cleanup_legacy_file()
+        for change in legacy:
+            self.ctx.step(change)
         if not self.list_path.exists():
-            return False
+            return bool(legacy)
         for path in (self.keyring, self.list_path):
             if path.exists():
                 path.unlink()

@@ -148,3 +148,32 @@ def test_custom_resources_compose_each_other(tmp_path):
     assert (root / "shop.conf").read_text() == "port=9000\nhello\n"
     assert [e["resource"] for e in report["resources"]][:3] == [
         "web_app[shop]", "web_site[shop]", f"directory[{root}]"]
+
+
+def test_why_run_lists_every_new_resource_and_runs_nothing(tmp_path):
+    """The unit-test layer (why-run) accepts the new resources and touches nothing; their
+    describe() output is plain JSON (what harness.agent.runner.why_run returns)."""
+    import json
+
+    from harness.agent.recipe import Compiler
+    from harness.agent.resource import Context
+
+    recipe = ("cron_d('job', command='/bin/true')\n"
+              "sysctl('vm.swappiness', value=10)\n"
+              "systemd_unit('x.service', content={'Service': {'ExecStart': '/bin/true'}},"
+              " action=['create', 'start'])\n"
+              "apt_update('cache')\n"
+              "apt_repository('r', uri='http://deb.debian.org/debian', distribution='bookworm')\n"
+              "bash('b', code='exit 1')\n"
+              "remote_file('/tmp/never', source='http://127.0.0.1:9/x', retries=2)\n")
+    report, lines, runner = do_run(api_with(tmp_path, recipe), tmp_path, why_run=True)
+    assert report["status"] == "success", report["failure"]
+    assert len(report["resources"]) == 8 and runner.calls == []
+    assert all("(would run)" in line for line in lines if line.startswith("  * "))
+    ctx = Context(cookbooks={}, run=FakeRunner())
+    compiler = Compiler(ctx, {})
+    exec(recipe, compiler.globals_for("web", "default"))
+    described = {res.key: res.describe() for res in compiler.resources}
+    json.dumps(described)
+    assert described["remote_file[/tmp/never]"]["retries"] == 2
+    assert described["bash[b]"]["command"] == '"bash"'

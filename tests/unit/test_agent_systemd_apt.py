@@ -140,11 +140,13 @@ def test_apt_update_periodic_uses_the_stamp(apt_dirs):
 def test_apt_repository_list_line_and_cache_rebuild(apt_dirs):
     runner = FakeRunner()
     ctx, _ = context(run=runner)
+    (apt_dirs / "sources.list.d/my repo.list").write_text("old")   # cleanup_legacy_file!
     res = AptRepository(ctx, "my repo", uri="http://deb.debian.org/debian",
                         distribution="bookworm-backports", components=["main", "contrib"],
                         arch="amd64", trusted=True, deb_src=True, options=["lang=none"])
     assert res.apply("add") is True
     listed = apt_dirs / "sources.list.d/my-repo.list"
+    assert not (apt_dirs / "sources.list.d/my repo.list").exists()
     line = "[arch=amd64 trusted=yes lang=none] http://deb.debian.org/debian bookworm-backports main contrib"
     assert listed.read_text() == f"deb      {line}\ndeb-src  {line}\n"
     assert runner.calls == [["apt-cache", "gencaches"], ["apt-get", "-q", "update"]]
