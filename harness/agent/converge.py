@@ -4,7 +4,10 @@ A resource's lazy property values are computed just before its first action (har
 lazy.py); a failure there fails that resource like a failing action does.
 
 Notifications fire only when the notifying resource changed: `immediately` right after it,
-`delayed` once at the end of the run (each (action, resource) pair at most once).
+`delayed` once at the end of the run (each (action, resource) pair at most once), `before`
+ahead of it when it would change (Chef's Runner#run_action: a forced why-run first).
+A failing action is tried again `retries` times, `retry_delay` seconds apart, guards
+included, unless `ignore_failure` is set (Chef's Resource#run_action).
 """
 from __future__ import annotations
 
@@ -20,21 +23,27 @@ Listener = tuple[str, Resource, str]   # (action, target, timing)
 class Converger:
     """Runs a compiled resource collection; `entries` and `changed` feed the report."""
 
-    def __init__(self, ctx: Context, resources: list[Resource]) -> None:
+    def __init__(self, ctx: Context, resources: list[Resource],
+                 parent: Converger | None = None) -> None:
         self.ctx = ctx
         self.resources = resources
-        self.entries: list[dict[str, Any]] = []
-        self.changed: list[str] = []
+        self.parent = parent            # set for a custom resource action's sub-collection
+        self.entries: list[dict[str, Any]] = parent.entries if parent else []
+        self.changed: list[str] = parent.changed if parent else []
+        self.changed_ids: set[int] = set()
+        self.by_key: dict[str, Resource] = {}
         self.listeners: dict[int, list[Listener]] = {}
         self.delayed: list[tuple[str, Resource]] = []
+        self.before: dict[int, list[tuple[str, Resource]]] = {}
         self.queued: set[tuple[str, int]] = set()
 
     def resolve(self) -> None:
         """Wire notifies/subscribes to resources; a missing target is an error up front."""
-        by_key = {res.key: res for res in self.resources}
+        self.by_key = {**(self.parent.by_key if self.parent else {}),
+                       **{res.key: res for res in self.resources}}
 
         def find(owner: Resource, key: str, action: str, what: str) -> Resource:
-            target = by_key.get(key)
+            target = self.by_key.get(key)
             if target is None:
                 raise ResourceFailure(f"{what} {key}, which is not declared in this run"
                                       + (f" (declared at {owner.defined_at})"
@@ -45,11 +54,17 @@ class Converger:
             for n in res.notifies:
                 target = find(res, n.target, n.action, f"notifies {n.action} on")
                 self._check_action(res, target, n.action)
-                self.listeners.setdefault(id(res), []).append((n.action, target, n.timing))
+                self._listen(res, n.action, target, n.timing)
             for n in res.subscribes:
                 source = find(res, n.target, n.action, "subscribes to")
                 self._check_action(res, res, n.action)
-                self.listeners.setdefault(id(source), []).append((n.action, res, n.timing))
+                self._listen(source, n.action, res, n.timing)
+
+    def _listen(self, source: Resource, action: str, target: Resource, timing: str) -> None:
+        if timing == "before":
+            self.before.setdefault(id(source), []).append((action, target))
+        else:
+            self.listeners.setdefault(id(source), []).append((action, target, timing))
 
     @staticmethod
     def _check_action(owner: Resource, target: Resource, action: str) -> None:
@@ -60,35 +75,56 @@ class Converger:
     def run(self) -> None:
         """Converge everything; raises ResourceFailure naming the first failing resource."""
         self.resolve()
-        for res in self.resources:
-            for action in res.action_list:
-                self.run_action(res, action)
-        while self.delayed:
-            action, target = self.delayed.pop(0)
-            self.run_action(target, action, via="delayed notification")
+        outer, self.ctx.sub_converge = self.ctx.sub_converge, self.sub_converge
+        try:
+            for res in self.resources:
+                for action in res.action_list:
+                    self.run_action(res, action)
+            while self.delayed:
+                action, target = self.delayed.pop(0)
+                self.run_action(target, action, via="delayed notification")
+        finally:
+            self.ctx.sub_converge = outer
+
+    def sub_converge(self, resources: list[Resource]) -> bool:
+        """Converge a custom resource action's resources now; True when one changed."""
+        sub = Converger(self.ctx, resources, parent=self)
+        sub.run()
+        return any(id(res) in sub.changed_ids for res in resources)
+
+    def _queue_for(self, target: Resource) -> Converger:
+        """Delayed notifications run at the end of the collection that declared the target."""
+        conv: Converger = self
+        while conv.parent is not None and not any(r is target for r in conv.resources):
+            conv = conv.parent
+        return conv
 
     def run_action(self, res: Resource, action: str, via: str | None = None) -> None:
         started = time.monotonic()
         entry = {"resource": res.key, "action": action, "changed": False, "seconds": 0.0,
                  "skipped": False}
-        self.entries.append(entry)
         suffix = f" ({via})" if via else ""
         try:
             if self.ctx.why_run:  # resolves lazy values too: why-run shows what would be
+                self.entries.append(entry)
                 res.resolve_lazy()
                 self.ctx.out(f"  * {res.key} {action} (would run){suffix}")
                 return
+            if action != "nothing" and self.before.get(id(res)):
+                res.resolve_lazy()
+                self._run_before(res, action)
+            self.entries.append(entry)
             if action == "nothing":
                 entry["skipped"] = True
                 return
             res.resolve_lazy()  # before the guards: they may read properties (execute)
-            reason = res.skip_reason()
-            if reason:
+            changed = self._attempt(res, action, suffix)
+            if changed is None:
                 entry["skipped"] = True
-                self.ctx.out(f"  * {res.key} {action} (skipped due to {reason}){suffix}")
                 return
-            changed = res.apply(action)
-        except Exception as exc:  # any failure of the resource stops the run
+        except Exception as exc:
+            if not any(e is entry for e in self.entries):  # failed in its before-notifications
+                self.entries.append(entry)  # any failure of the resource stops the run
             entry["seconds"] = round(time.monotonic() - started, 3)
             failure = exc if isinstance(exc, ResourceFailure) else ResourceFailure(
                 str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}",
@@ -106,14 +142,44 @@ class Converger:
         self.ctx.out(f"  * {res.key} {action} ({'changed' if changed else 'up to date'})"
                      f"{timing}{suffix}")
         if changed:
+            self.changed_ids.add(id(res))
             if res.key not in self.changed:
                 self.changed.append(res.key)
             self._notify(res)
+
+    def _attempt(self, res: Resource, action: str, suffix: str) -> bool | None:
+        """Guards + action, retried on failure; None when a guard skipped it."""
+        remaining = res.retries
+        while True:
+            try:
+                reason = res.skip_reason()
+                if reason:
+                    self.ctx.out(f"  * {res.key} {action} (skipped due to {reason}){suffix}")
+                    return None
+                return res.apply(action)
+            except Exception as exc:
+                if res.ignore_failure or remaining <= 0:
+                    raise
+                remaining -= 1
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.ctx.out(f"  * {res.key} {action} (failed: {first}; retrying in "
+                             f"{res.retry_delay}s, {remaining} attempt"
+                             f"{'' if remaining == 1 else 's'} left){suffix}")
+                self.ctx.sleep(res.retry_delay)
+
+    def _run_before(self, res: Resource, action: str) -> None:
+        """`before` listeners run when res's guards pass and its action would change."""
+        if res.skip_reason() is not None or not res.would_change(action):
+            return
+        for target_action, target in self.before[id(res)]:
+            self.run_action(target, target_action, via=f"before {res.key}")
 
     def _notify(self, res: Resource) -> None:
         for action, target, timing in self.listeners.get(id(res), []):
             if timing == "immediately":
                 self.run_action(target, action, via=f"notified by {res.key}")
-            elif (action, id(target)) not in self.queued:
-                self.queued.add((action, id(target)))
-                self.delayed.append((action, target))
+            else:
+                queue = self._queue_for(target)
+                if (action, id(target)) not in queue.queued:
+                    queue.queued.add((action, id(target)))
+                    queue.delayed.append((action, target))

@@ -1,8 +1,11 @@
-"""Chef v3 encrypted data bag items (AES-256-GCM), decrypted through OpenSSL's libcrypto.
+"""Chef encrypted data bag items, versions 1, 2 and 3, decrypted through OpenSSL's libcrypto.
 
 Nodes have no `cryptography` package, but bookworm's curl pulls in libcrypto.so.3, so ctypes
-does the AEAD work. Key = sha256(secret without trailing whitespace); each value's plaintext
-is JSON `{"json_wrapper": value}`.
+does the cipher work. As chef/chef lib/chef/encrypted_data_bag_item/decryptor.rb: the secret is
+the file's content stripped (Ruby `String#strip`), key = sha256(secret); v1 is aes-256-cbc with
+a random 16-byte iv; v2 adds `hmac` = HMAC-SHA256(secret, the base64 text of encrypted_data),
+checked in constant time before decrypting; v3 is aes-256-gcm with an auth tag. Every version's
+plaintext is JSON `{"json_wrapper": value}`.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import base64
 import ctypes
 import ctypes.util
 import hashlib
+import hmac
 import json
 from functools import lru_cache
 from typing import Any
@@ -37,6 +41,7 @@ def libcrypto() -> ctypes.CDLL:
     lib.EVP_CIPHER_CTX_new.restype = vp
     lib.EVP_CIPHER_CTX_free.argtypes = [vp]
     lib.EVP_aes_256_gcm.restype = vp
+    lib.EVP_aes_256_cbc.restype = vp
     lib.EVP_DecryptInit_ex.argtypes = [vp, vp, vp, cp, cp]
     lib.EVP_CIPHER_CTX_ctrl.argtypes = [vp, ip, ip, vp]
     lib.EVP_DecryptUpdate.argtypes = [vp, cp, ctypes.POINTER(ip), cp, ip]
@@ -69,9 +74,65 @@ def aes_256_gcm_decrypt(key: bytes, iv: bytes, data: bytes, tag: bytes) -> bytes
         lib.EVP_CIPHER_CTX_free(ctx)
 
 
+def aes_256_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """Decrypt with PKCS#7 padding (OpenSSL's default); ValueError on a bad final block."""
+    if len(iv) != 16:
+        raise ValueError(f"iv is {len(iv)} bytes, aes-256-cbc needs 16")
+    lib = libcrypto()
+    ctx = lib.EVP_CIPHER_CTX_new()
+    if not ctx:
+        raise MemoryError("EVP_CIPHER_CTX_new failed")
+    try:
+        out = ctypes.create_string_buffer(len(data) + 32)
+        outlen, finlen = ctypes.c_int(0), ctypes.c_int(0)
+        ok = lib.EVP_DecryptInit_ex(ctx, lib.EVP_aes_256_cbc(), None, key, iv)
+        ok = ok and lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(outlen), data, len(data))
+        if not ok:
+            raise ValueError("OpenSSL refused the cipher parameters")
+        tail = ctypes.cast(ctypes.addressof(out) + outlen.value, ctypes.c_char_p)
+        if lib.EVP_DecryptFinal_ex(ctx, tail, ctypes.byref(finlen)) <= 0:
+            raise ValueError("bad decrypt")
+        return out.raw[: outlen.value + finlen.value]
+    finally:
+        lib.EVP_CIPHER_CTX_free(ctx)
+
+
+RUBY_WHITESPACE = b" \t\n\v\f\r\0"
+
+
+def strip_secret(secret: bytes) -> bytes:
+    """Chef's load_secret: `IO.read(path).strip` (Ruby's whitespace includes NUL)."""
+    return secret.strip(RUBY_WHITESPACE)
+
+
 def secret_key(secret: bytes) -> bytes:
-    """Chef's key derivation: sha256 of the secret without trailing whitespace."""
-    return hashlib.sha256(secret.rstrip()).digest()
+    """Chef's key derivation: sha256 of the stripped secret."""
+    return hashlib.sha256(strip_secret(secret)).digest()
+
+
+def hmac_matches(secret: bytes, value: dict[str, Any]) -> bool:
+    """v2: HMAC-SHA256 keyed with the raw secret over the stored base64 text of
+    encrypted_data, compared in constant time (Chef's candidate_hmac_matches?)."""
+    candidate = value.get("hmac")
+    if not isinstance(candidate, str):
+        return False
+    expected = hmac.new(strip_secret(secret), str(value["encrypted_data"]).encode(),
+                        hashlib.sha256).digest()
+    return hmac.compare_digest(expected, base64.b64decode(candidate))
+
+
+CIPHERS = {1: "aes-256-cbc", 2: "aes-256-cbc", 3: "aes-256-gcm"}
+
+
+def decrypt_value(value: dict[str, Any], secret: bytes, key: bytes) -> bytes:
+    """The plaintext JSON of one encrypted value; ValueError says why it failed."""
+    version = value.get("version")
+    if version == 2 and not hmac_matches(secret, value):
+        raise ValueError("invalid hmac")
+    iv, data = base64.b64decode(value["iv"]), base64.b64decode(value["encrypted_data"])
+    if version == 3:
+        return aes_256_gcm_decrypt(key, iv, data, base64.b64decode(value["auth_tag"]))
+    return aes_256_cbc_decrypt(key, iv, data)
 
 
 def is_encrypted_value(value: Any) -> bool:
@@ -91,14 +152,13 @@ def decrypt_item(item: dict[str, Any], secret: bytes, *, where: str = "data bag 
         if field == "id" or not is_encrypted_value(value):
             plain[field] = value
             continue
-        version, cipher = value.get("version"), value.get("cipher", "aes-256-gcm")
-        if version != 3 or cipher != "aes-256-gcm":
+        version = value.get("version")
+        cipher = value.get("cipher")        # required, as Chef's assert_valid_cipher!
+        if version not in CIPHERS or cipher != CIPHERS[version]:
             raise DecryptError(f"{where}: field {field!r} uses version {version} / {cipher}; "
-                               "only version 3 (aes-256-gcm) is supported")
+                               "supported: version 1 and 2 (aes-256-cbc), 3 (aes-256-gcm)")
         try:
-            data = aes_256_gcm_decrypt(key, base64.b64decode(value["iv"]),
-                                       base64.b64decode(value["encrypted_data"]),
-                                       base64.b64decode(value["auth_tag"]))
+            data = decrypt_value(value, secret, key)
         except (ValueError, KeyError, TypeError) as exc:
             raise DecryptError(f"{where}: cannot decrypt field {field!r} ({exc}): "
                                "wrong secret file?") from None

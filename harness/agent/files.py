@@ -40,6 +40,17 @@ class _Managed(Resource):
             self.ctx.step(change)
         return bool(changes)
 
+    def would_change(self, action: str) -> bool:
+        """Read-only answer for `notifies ... :before`: compare content, mode and owner."""
+        if action == "delete":
+            return os.path.lexists(self.name)
+        if action == "create_if_missing" and os.path.lexists(self.name):
+            return False
+        if action not in ("create", "create_if_missing"):
+            return super().would_change(action)
+        uid, gid = self.ids()
+        return fileutil.differs(Path(self.name), self.content(), self.mode, uid, gid)
+
     def action_create(self) -> bool:
         uid, gid = self.ids()
         try:
@@ -202,6 +213,12 @@ class Link(_Managed):
         link_type = self.props["link_type"]
         if not self.pending("link_type") and link_type not in ("symbolic", "hard"):
             raise self.fail("link_type is 'symbolic' or 'hard'")
+
+    def would_change(self, action: str) -> bool:
+        path = Path(self.name)
+        if action == "create" and self.props["link_type"] == "symbolic":
+            return not (path.is_symlink() and os.readlink(path) == str(self.props["to"]))
+        return super().would_change(action)
 
     def action_create(self) -> bool:
         path, to = Path(self.name), str(self.props["to"])

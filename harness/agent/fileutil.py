@@ -72,6 +72,19 @@ def fix_attrs(path: Path, st: os.stat_result, mode: int | None, uid: int | None,
     return changes
 
 
+def differs(path: Path, content: bytes | None, mode: int | None, uid: int | None,
+            gid: int | None) -> bool:
+    """Would ensure_file change anything? (read-only; `notifies ... :before` asks it)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return True
+    if content is not None and (not stat.S_ISREG(st.st_mode) or path.read_bytes() != content):
+        return True
+    return ((mode is not None and stat.S_IMODE(st.st_mode) != mode)
+            or (uid is not None and st.st_uid != uid) or (gid is not None and st.st_gid != gid))
+
+
 def text_diff(old: bytes, new: bytes, limit: int = 20) -> str | None:
     """A short unified diff of two text contents (None for binary), for the run log."""
     try:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import copy
-import fnmatch
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .allowlist import in_allowlist
 from .attributes import (
     DEFAULTS,
     OVERRIDES,
@@ -15,6 +15,7 @@ from .attributes import (
     ImmutableAttributeModification,
     VividMash,
 )
+from .errors import RecipeError
 
 __all__ = ["AttributeMissing", "Attrs", "ImmutableAttributeModification", "Node", "SearchNode",
            "deep_merge", "merged_attributes"]
@@ -130,8 +131,11 @@ class Node:
         return f"node[{self.name}]"
 
     def in_allowlist(self, name: str, bag: str = "allowlist", key: str = "patterns") -> bool:
-        """True when the fqdn matches one of the item's shell patterns (case-sensitive) or
-        the node has one of its "roles". A missing item means nobody is in it."""
+        """True when the fqdn matches one of the item's patterns (Ruby's File.fnmatch?, as
+        chef-whitelist: harness/agent/allowlist.py) or the node has one of its "roles".
+        A missing item fails the run, as in chef-whitelist, whose is_in_whitelist? calls
+        data_bag_item and so raises the server's 404 (etsy/chef-whitelist
+        libraries/whitelist.rb)."""
         cache_key = (bag, name, key)
         if cache_key not in self._allowlists:
             self._allowlists[cache_key] = self._check_allowlist(bag, name, key)
@@ -143,16 +147,7 @@ class Node:
         try:
             item = self._data_bag_item(bag, name)
         except LookupError:
-            self.warnings.append(f"allowlist {bag}/{name} does not exist: nobody is in it")
-            return False
+            raise RecipeError(f"allowlist {bag}/{name} does not exist (data bag item not "
+                              "found: chef-whitelist fails the run the same way)") from None
         fqdn = str(self.attributes.get("fqdn") or self.name)
-        if any(fnmatch.fnmatchcase(fqdn, str(p)) for p in _as_list(item.get(key))):
-            return True
-        return any(role in self.roles for role in _as_list(item.get("roles")))
-
-
-def _as_list(value: Any) -> list[Any]:
-    """A bare string in an allowlist item counts as a one-element list (same as the host side)."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
+        return in_allowlist(item, fqdn, self.roles, key=key)

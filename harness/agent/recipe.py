@@ -12,16 +12,24 @@ from types import FrameType
 from typing import Any
 
 from .accounts import Group, User
+from .apt import AptRepository, AptUpdate
+from .cron import CronD
+from .custom import define
 from .errors import AgentError, RecipeError, ResourceFailure
 from .execute import Execute, Log
 from .files import CookbookFile, Directory, File, Link, Template
 from .lazy import Lazy
 from .packages import Package, Service
+from .remote_file import RemoteFile
 from .resource import Context, Resource
+from .script import Bash, Script
+from .sysctl import Sysctl
+from .systemd import SystemdUnit
 
 RESOURCE_TYPES: dict[str, type[Resource]] = {
     cls.kind: cls for cls in (Package, File, CookbookFile, Template, Directory, Link, User,
-                              Group, Service, Execute, Log)}
+                              Group, Service, Execute, Log, CronD, Sysctl, SystemdUnit,
+                              AptUpdate, AptRepository, Script, Bash, RemoteFile)}
 
 
 def recipe_name(item: str) -> str:
@@ -43,6 +51,10 @@ class Compiler:
         self.loaded: list[str] = []
         self.stack: list[tuple[str, str]] = []   # (recipe, label) being executed
         self.labels: dict[str, str] = {}         # file label -> recipe
+        self.collecting: list[dict[str, bool]] = []  # custom resource actions being run
+        self.types = dict(RESOURCE_TYPES)
+        ctx.collect = self.collect
+        self.load_custom_resources()
 
     def include_recipe(self, item: str) -> None:
         """Compile a recipe unless it already was in this run."""
@@ -102,9 +114,75 @@ class Compiler:
                                "node": self.ctx.node, "include_recipe": self.include_recipe,
                                "lazy": self.lazy}
         env.update(self.api)
-        for kind, cls in RESOURCE_TYPES.items():
+        for kind, cls in self.types.items():
             env[kind] = self._factory(cls, cookbook)
         return env
+
+    # -- custom resources (harness/agent/custom.py) ----------------------------------------
+    def load_custom_resources(self) -> None:
+        """Every cookbook's resources/NAME.py becomes a resource type (COOKBOOK_NAME); each
+        file's actions can use every type, whichever file defines it."""
+        envs: list[tuple[dict[str, Any], str]] = []
+        for cookbook in sorted(self.ctx.cookbooks):
+            book = self.ctx.cookbooks[cookbook]
+            for path in sorted(p for p in book.paths
+                               if p.startswith("resources/") and p.endswith(".py")
+                               and p.count("/") == 1):
+                label = book.label(path)
+                self.labels[label] = f"{cookbook} {path}"
+                env = self.globals_for(cookbook, path[len("resources/"):-3])
+                env["converge_by"] = self.converge_by
+                env["__name__"] = f"resource:{cookbook}/{path}"
+                where = f"recipe[{cookbook}]"
+                try:
+                    exec(compile(book.read(path), label, "exec"), env)
+                    kind = str(env.get("provides") or f"{cookbook}_{path[10:-3]}")
+                    if kind in self.types:
+                        raise ValueError(f"resource type {kind} is already defined "
+                                         f"({getattr(self.types[kind], 'source', 'built in')})")
+                    self.types[kind] = define(kind, env, label)
+                    envs.append((env, cookbook))
+                except SyntaxError as exc:
+                    raise RecipeError(f"{label}:{exc.lineno}: SyntaxError: {exc.msg}",
+                                      where) from None
+                except Exception as exc:
+                    text = str(exc) if isinstance(exc, (AgentError, ValueError)) \
+                        else f"{type(exc).__name__}: {exc}"
+                    raise RecipeError(f"custom resource {self._where(exc, label)}: {text}",
+                                      where) from None
+        for env, cookbook in envs:
+            for kind, cls in self.types.items():
+                env.setdefault(kind, self._factory(cls, cookbook))
+
+    def collect(self, fn: Callable[[], Any], owner: str, predict: bool
+                ) -> tuple[list[Resource], bool]:
+        """Run a custom resource action's body; (resources it declared, converge_by ran)."""
+        saved, self.resources = self.resources, []
+        self.collecting.append({"updated": False, "predict": predict})
+        try:
+            fn()
+            return self.resources, self.collecting[-1]["updated"]
+        except AgentError:
+            raise
+        except Exception as exc:
+            line = None
+            for frame, lineno in traceback.walk_tb(exc.__traceback__):
+                if frame.f_code.co_filename in self.labels:
+                    line = f"{frame.f_code.co_filename}:{lineno}"
+            raise ResourceFailure(f"action body failed{f' at {line}' if line else ''}: "
+                                  f"{type(exc).__name__}: {exc}", owner) from None
+        finally:
+            self.resources = saved
+            self.collecting.pop()
+
+    def converge_by(self, description: str, fn: Callable[[], Any]) -> None:
+        """Chef's converge_by inside a custom resource action: run fn, count as a change."""
+        if not self.collecting:
+            raise RecipeError("converge_by() only works inside a custom resource action")
+        self.collecting[-1]["updated"] = True
+        if not self.collecting[-1]["predict"]:
+            self.ctx.step(description)
+            fn()
 
     def lazy(self, fn: Callable[[], Any]) -> Lazy:
         """A property value computed when its resource converges (memoized, callable)."""

@@ -15,9 +15,11 @@ from . import shell
 from .errors import ResourceFailure
 from .lazy import Lazy, LazyError, contains_lazy, resolve
 
-TIMINGS = {"delayed": "delayed", "immediately": "immediately", "immediate": "immediately"}
+TIMINGS = {"delayed": "delayed", "immediately": "immediately", "immediate": "immediately",
+           "before": "before"}
 TARGET_RE = re.compile(r"^(\w+)\[(.+)\]$")
-COMMON = ("action", "notifies", "subscribes", "only_if", "not_if", "ignore_failure")
+COMMON = ("action", "notifies", "subscribes", "only_if", "not_if", "ignore_failure", "retries",
+          "retry_delay")
 
 
 @dataclass
@@ -30,6 +32,10 @@ class Context:
     out: Callable[[str], None] = lambda line: print(line, flush=True)
     why_run: bool = False
     state: dict[str, Any] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep      # retry_delay waits (tests replace it)
+    # custom resources: the Compiler collects an action's resources, the Converger runs them
+    collect: Callable[[Callable[[], Any], str, bool], tuple[list[Resource], bool]] | None = None
+    sub_converge: Callable[[list[Resource]], bool] | None = None
 
     def step(self, message: str) -> None:
         """Say what a (possibly long) action is doing right now."""
@@ -58,7 +64,8 @@ def parse_notifications(value: Any, owner: str, what: str) -> list[Notification]
         timing = TIMINGS.get(str(entry[2]) if len(entry) == 3 else "delayed")
         if timing is None or not TARGET_RE.match(target):
             raise ResourceFailure(f"bad {what} entry {entry!r}: target must look like "
-                                  "'service[name]', timing 'delayed' or 'immediately'", owner)
+                                  "'service[name]', timing 'delayed', 'immediately' or "
+                                  "'before'", owner)
         out.append(Notification(action, target, timing))
     return out
 
@@ -99,6 +106,8 @@ class Resource:
         self.only_if = kwargs.get("only_if")
         self.not_if = kwargs.get("not_if")
         self.ignore_failure = bool(kwargs.get("ignore_failure"))
+        self.retries = _count(kwargs.get("retries", 0), "retries", self.key)
+        self.retry_delay = _count(kwargs.get("retry_delay", 2), "retry_delay", self.key)
         self.validate()
 
     @property
@@ -144,6 +153,8 @@ class Resource:
             props["notifies"] = [[n.action, n.target, n.timing] for n in self.notifies]
         if self.subscribes:
             props["subscribes"] = [[n.action, n.target, n.timing] for n in self.subscribes]
+        if self.retries:
+            props.update(retries=self.retries, retry_delay=self.retry_delay)
         return props
 
     def skip_reason(self) -> str | None:
@@ -164,6 +175,12 @@ class Resource:
     def guard_options(self) -> dict[str, Any]:
         """How shell guards run (execute passes its cwd, environment and user, as Chef)."""
         return {}
+
+    def would_change(self, action: str) -> bool:
+        """Whether `action` would change the system, computed without changing it (Chef runs
+        a forced why-run for `notifies ... :before`). True unless a resource knows better,
+        as Chef's why-run assumes for commands and restarts."""
+        return action != "nothing"
 
     def apply(self, action: str) -> bool:
         """Run one action; True when something changed."""
@@ -187,6 +204,13 @@ class Resource:
                             f"{time.monotonic() - started:.1f}s): {shown}"
                             + (f"\n{tail}" if tail else ""))
         return result
+
+
+def _count(value: Any, name: str, owner: str) -> int:
+    """retries / retry_delay: a whole number >= 0 (Chef: Integer properties)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ResourceFailure(f"{name} must be a whole number >= 0, got {value!r}", owner)
+    return value
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,8 +1,14 @@
-"""Chef encrypted data bag items, version 3 (aes-256-gcm), on the host side.
+"""Chef encrypted data bag items, versions 1, 2 and 3, on the host side.
 
-Byte-compatible with `knife data bag create --secret-file`: key = sha256(secret without
-trailing whitespace), each non-id value encrypted separately as JSON `{"json_wrapper": value}`
-with a random 12-byte IV, base64 written the way Ruby's `Base64.encode64` does (60-char lines).
+Byte-compatible with `knife data bag create --secret-file` (chef/chef
+lib/chef/encrypted_data_bag_item/encryptor.rb and decryptor.rb): the secret is the file's
+content stripped (Ruby `String#strip`), key = sha256(secret), each non-id value encrypted
+separately as JSON `{"json_wrapper": value}`, base64 written the way Ruby's `Base64.encode64`
+does (60-char lines).
+- v1: aes-256-cbc (PKCS#7 padding), random 16-byte iv; what Chef 10/11 repos hold.
+- v2: v1 plus `hmac` = HMAC-SHA256 keyed with the raw secret over the base64 *text* of
+  encrypted_data (encrypt-then-MAC), checked in constant time before decrypting.
+- v3: aes-256-gcm, random 12-byte iv, `auth_tag` (Chef 13+ default; ours too).
 Nodes decrypt with OpenSSL through ctypes (harness/agent/crypto.py); tests cross-check both.
 """
 from __future__ import annotations
@@ -10,31 +16,39 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from harness.errors import UsageError
 
-CIPHER = "aes-256-gcm"
+CIPHERS = {1: "aes-256-cbc", 2: "aes-256-cbc", 3: "aes-256-gcm"}
 VERSION = 3
+RUBY_WHITESPACE = b" \t\n\v\f\r\0"
 
 
 def load_secret(path: Path | str) -> bytes:
-    """The secret file's content, as Chef reads it."""
+    """The secret file's content, as Chef reads it (`IO.read(path).strip`)."""
     try:
-        return Path(path).read_bytes().rstrip()
+        return Path(path).read_bytes().strip(RUBY_WHITESPACE)
     except OSError as err:
         raise UsageError(f"cannot read secret file: {err.strerror}", path=str(path)) from None
 
 
-def _key(secret: bytes | str) -> bytes:
+def _secret(secret: bytes | str) -> bytes:
     raw = secret.encode() if isinstance(secret, str) else bytes(secret)
-    return hashlib.sha256(raw.rstrip()).digest()
+    return raw.strip(RUBY_WHITESPACE)
+
+
+def _key(secret: bytes | str) -> bytes:
+    return hashlib.sha256(_secret(secret)).digest()
 
 
 def _encode64(data: bytes) -> str:
@@ -53,44 +67,85 @@ def is_encrypted(item: dict[str, Any]) -> bool:
         _is_encrypted_value(v) for k, v in item.items() if k != "id")
 
 
-def encrypt_item(item: dict[str, Any], secret: bytes | str) -> dict[str, Any]:
-    """Encrypt every non-id value of a plain item (version 3); the id stays readable."""
-    aead = AESGCM(_key(secret))
-    out: dict[str, Any] = {}
-    for field, value in item.items():
-        if field == "id":
-            out[field] = value
-            continue
-        iv = os.urandom(12)
-        plain = json.dumps({"json_wrapper": value}, separators=(",", ":")).encode()
-        sealed = aead.encrypt(iv, plain, b"")
-        out[field] = {"encrypted_data": _encode64(sealed[:-16]), "iv": _encode64(iv),
-                      "auth_tag": _encode64(sealed[-16:]), "version": VERSION, "cipher": CIPHER}
-    return out
+def _hmac(secret: bytes | str, encrypted_data: str) -> bytes:
+    return hmac.new(_secret(secret), encrypted_data.encode(), hashlib.sha256).digest()
+
+
+def encrypt_value(value: Any, secret: bytes | str, version: int = VERSION,
+                  iv: bytes | None = None) -> dict[str, Any]:
+    """One value in Chef's shape for `version`; `iv` is for known-answer tests only."""
+    plain = json.dumps({"json_wrapper": value}, separators=(",", ":")).encode()
+    key = _key(secret)
+    if version == 3:
+        iv = iv or os.urandom(12)
+        sealed = AESGCM(key).encrypt(iv, plain, b"")
+        return {"encrypted_data": _encode64(sealed[:-16]), "iv": _encode64(iv),
+                "auth_tag": _encode64(sealed[-16:]), "version": 3, "cipher": CIPHERS[3]}
+    if version not in (1, 2):
+        raise UsageError(f"unknown encrypted data bag version {version} (1, 2 or 3)")
+    iv = iv or os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    data = encryptor.update(padder.update(plain) + padder.finalize()) + encryptor.finalize()
+    out: dict[str, Any] = {"encrypted_data": _encode64(data)}
+    if version == 2:
+        out["hmac"] = _encode64(_hmac(secret, out["encrypted_data"]))
+    return out | {"iv": _encode64(iv), "version": version, "cipher": CIPHERS[version]}
+
+
+def encrypt_item(item: dict[str, Any], secret: bytes | str, version: int = VERSION
+                 ) -> dict[str, Any]:
+    """Encrypt every non-id value of a plain item; the id stays readable."""
+    return {field: value if field == "id" else encrypt_value(value, secret, version)
+            for field, value in item.items()}
+
+
+def _decrypt_cbc(key: bytes, iv: bytes, data: bytes) -> bytes:
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(data) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
+def decrypt_value(value: dict[str, Any], secret: bytes | str, where: str) -> Any:
+    """The plain value; UsageError naming `where` on a wrong secret or format."""
+    version = value.get("version")
+    cipher = value.get("cipher")        # required, as Chef's assert_valid_cipher!
+    if version not in CIPHERS or cipher != CIPHERS[version]:
+        raise UsageError(f"{where} is encrypted with version {version} ({cipher}); supported: "
+                         "version 1 and 2 (aes-256-cbc), 3 (aes-256-gcm)")
+    try:
+        if version == 2:
+            candidate = value.get("hmac")
+            if not isinstance(candidate, str) or not hmac.compare_digest(
+                    _hmac(secret, str(value["encrypted_data"])), base64.b64decode(candidate)):
+                raise UsageError(f"{where}: cannot decrypt: invalid hmac (wrong secret, or "
+                                 "the value was changed)")
+        iv = base64.b64decode(value["iv"])
+        data = base64.b64decode(value["encrypted_data"])
+        if version == 3:
+            plain = AESGCM(_key(secret)).decrypt(
+                iv, data + base64.b64decode(value["auth_tag"]), b"")
+        else:
+            plain = _decrypt_cbc(_key(secret), iv, data)
+    except InvalidTag:
+        raise UsageError(f"{where}: cannot decrypt: wrong secret "
+                         "(authentication failed)") from None
+    except (KeyError, TypeError, ValueError, binascii.Error) as err:
+        if version == 1 and isinstance(err, ValueError):
+            raise UsageError(f"{where}: cannot decrypt: wrong secret ({err})") from None
+        raise UsageError(f"{where} is not a valid version {version} encrypted value: "
+                         f"{err}") from None
+    try:
+        return json.loads(plain)["json_wrapper"]
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f'{where}: decrypted to something that is not {{"json_wrapper": ...}}: '
+                         "most likely a wrong secret") from None
 
 
 def decrypt_item(item: dict[str, Any], secret: bytes | str) -> dict[str, Any]:
     """The plain item; UsageError naming the item and field on a wrong secret or format."""
-    aead = AESGCM(_key(secret))
     where = f"data bag item {item.get('id')!r}" if isinstance(item, dict) else "data bag item"
-    out: dict[str, Any] = {}
-    for field, value in item.items():
-        if field == "id" or not _is_encrypted_value(value):
-            out[field] = value
-            continue
-        version, cipher = value.get("version"), value.get("cipher", CIPHER)
-        if version != VERSION or cipher != CIPHER:
-            raise UsageError(f"{where}: field {field!r} is encrypted with version {version} "
-                             f"({cipher}); only version 3 (aes-256-gcm) is supported")
-        try:
-            iv = base64.b64decode(value["iv"])
-            sealed = base64.b64decode(value["encrypted_data"]) + base64.b64decode(value["auth_tag"])
-            plain = aead.decrypt(iv, sealed, b"")
-            out[field] = json.loads(plain)["json_wrapper"]
-        except InvalidTag:
-            raise UsageError(f"{where}: cannot decrypt field {field!r}: wrong secret "
-                             "(authentication failed)") from None
-        except (KeyError, TypeError, ValueError, binascii.Error) as err:
-            raise UsageError(f"{where}: field {field!r} is not a valid version 3 encrypted "
-                             f"value: {err}") from None
-    return out
+    return {field: value if field == "id" or not _is_encrypted_value(value)
+            else decrypt_value(value, secret, f"{where}: field {field!r}")
+            for field, value in item.items()}

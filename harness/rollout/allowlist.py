@@ -2,46 +2,26 @@
 
 Why: Etsy's chef-whitelist lets a long ramp-up (a new PHP on every web node) proceed host by host
 without blocking the cookbook: the recipe branches on `node.in_allowlist("new_php")`. An item is
-`{"id": NAME, "patterns": ["web0[1-3].*"], "roles": ["canary"]}`; patterns are shell wildcards
-matched case-sensitively against the node's fqdn. The agent carries its own copy of
-`in_allowlist` (it ships alone); both follow the rules documented in docs/rollouts.md.
+`{"id": NAME, "patterns": ["web0[1-3].*"], "roles": ["canary"]}`; patterns follow Ruby's
+`File.fnmatch?` (what chef-whitelist calls), matched case-sensitively against the node's fqdn.
+The matcher lives in the agent (harness/agent/allowlist.py, it ships alone) and is imported
+here, so the host and the nodes cannot disagree; the rules are in docs/rollouts.md.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
-import re
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from yaml.nodes import Node, SequenceNode
 
+from harness.agent.allowlist import bracket_closed, in_allowlist
 from harness.errors import HarnessError, NotFound, UsageError
 from harness.repo.validate import name_issue
 from harness.rollout.docfile import Doc, find_file, load_doc, write_atomic
 from harness.rollout.splice import append_item, entry, insert_entry, remove_item
 
 DEFAULT_BAG = "allowlist"
-
-
-def _as_list(value: Any) -> list[Any]:
-    if not value:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def in_allowlist(item: dict[str, Any], fqdn: str, roles: Iterable[str] = (), *,
-                 key: str = "patterns") -> bool:
-    """True when fqdn matches one of item[key] (fnmatchcase) or the node has one of item["roles"].
-
-    `*` also matches dots, `?` one character, `[...]`/`[!...]` a class; case matters. A bare
-    string counts as a one-element list; roles compare exactly (no wildcards).
-    """
-    if any(fnmatch.fnmatchcase(fqdn, str(p)) for p in _as_list(item.get(key))):
-        return True
-    node_roles = set(roles)
-    return any(role in node_roles for role in _as_list(item.get("roles")))
+__all__ = ["DEFAULT_BAG", "add_pattern", "check_pattern", "in_allowlist", "remove_pattern"]
 
 
 def check_name(kind: str, name: str) -> None:
@@ -51,12 +31,12 @@ def check_name(kind: str, name: str) -> None:
 
 
 def check_pattern(pattern: str) -> None:
-    """A pattern is one non-empty word; an unclosed `[` is a typo, not a literal bracket."""
+    """A pattern is one non-empty word; an unclosed `[` is a typo (Ruby: it never matches)."""
     if not pattern:
         raise UsageError("empty allowlist pattern")
     if any(ch.isspace() for ch in pattern):
         raise UsageError(f"allowlist pattern {pattern!r} contains whitespace")
-    if re.search(r"\[(?![^\]]*\])", pattern.replace("[]", "[x")):
+    if not bracket_closed(pattern):
         raise UsageError(f"allowlist pattern {pattern!r} has an unclosed '['")
 
 

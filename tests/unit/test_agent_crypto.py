@@ -57,6 +57,6 @@ def test_tampered_ciphertext_is_rejected():
 
 
 def test_other_versions_are_refused_clearly():
-    value = encrypt_value("x") | {"version": 2, "cipher": "aes-256-cbc"}
-    with pytest.raises(DecryptError, match="only version 3"):
+    value = encrypt_value("x") | {"version": 4, "cipher": "aes-256-xts"}
+    with pytest.raises(DecryptError, match="supported: version 1 and 2"):
         decrypt_item({"id": "a", "v": value}, SECRET)

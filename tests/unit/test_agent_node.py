@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.agent.errors import RecipeError
 from harness.agent.node import AttributeMissing, Node, SearchNode, deep_merge
 
 
@@ -65,12 +66,15 @@ def test_allowlist_roles_other_bag_and_key():
     assert node.in_allowlist("beta", bag="flags") is False
 
 
-def test_allowlist_is_cached_and_missing_item_means_out():
+def test_allowlist_is_cached_and_missing_item_fails_the_run():
+    """chef-whitelist's is_in_whitelist? starts with `data_bag_item(data_bag, whitelist)`
+    (etsy/chef-whitelist libraries/whitelist.rb): a missing item raises the server's 404 and
+    fails the run; it does not mean "nobody is in it"."""
     node, calls = make_node("web-1.example.com", allow("web-*"))
     assert node.in_allowlist("new_proxy") and node.in_allowlist("new_proxy")
     assert calls == [("allowlist", "new_proxy")]
-    assert node.in_allowlist("absent") is False
-    assert any("allowlist/absent does not exist" in w for w in node.warnings)
+    with pytest.raises(RecipeError, match="allowlist allowlist/absent does not exist"):
+        node.in_allowlist("absent")
 
 
 def test_search_node_falls_back_to_merged_attributes():

@@ -1,4 +1,5 @@
-"""Chef encrypted data bag items, version 3: format, round trip, wrong secret, fixtures."""
+"""Chef encrypted data bag items, version 3 (v1/v2: test_encrypted_cbc.py): format, round trip,
+wrong secret, fixtures."""
 from __future__ import annotations
 
 import base64
@@ -55,10 +56,14 @@ def test_wrong_secret_is_a_clear_error() -> None:
 
 
 def test_unsupported_versions_and_garbage_are_clear_errors() -> None:
-    old = {"id": "x", "pw": {"encrypted_data": "AAAA", "iv": "AAAA", "version": 1,
-                             "cipher": "aes-256-cbc"}}
-    with pytest.raises(UsageError, match="only version 3"):
-        decrypt_item(old, b"s")
+    future = {"id": "x", "pw": {"encrypted_data": "AAAA", "iv": "AAAA", "version": 4,
+                                "cipher": "aes-256-xts"}}
+    with pytest.raises(UsageError, match=r"version 4 \(aes-256-xts\); supported: version 1"):
+        decrypt_item(future, b"s")
+    mislabelled = {"id": "x", "pw": {"encrypted_data": "AAAA", "iv": "AAAA", "version": 1,
+                                     "cipher": "aes-256-gcm"}}
+    with pytest.raises(UsageError, match="version 1 \\(aes-256-gcm\\)"):
+        decrypt_item(mislabelled, b"s")
     broken = encrypt_item({"id": "x", "pw": "p"}, b"s")
     broken["pw"]["auth_tag"] = "!!!not base64"
     with pytest.raises(UsageError, match="field 'pw'"):
