@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harness.errors import UsageError
+from harness.repo.limits import MAX_NAME
 from harness.repo.runlist import RunListItem, parse_item
 from harness.repo.versions import Constraint
 
@@ -41,6 +42,8 @@ def name_issue(name: Any, what: str, pattern: re.Pattern[str] = NAME_RE) -> str 
     if name in ("", ".", "..") or not pattern.match(name):
         return (f"bad {what} {name!r}: use letters, digits, '_', '-', '.'"
                 f"{'' if pattern is COOKBOOK_RE else ', :'} (no path separators, not '..')")
+    if len(name) > MAX_NAME:
+        return f"bad {what} {name[:20]}...: {len(name)} characters, the limit is {MAX_NAME}"
     return None
 
 

@@ -10,12 +10,20 @@ from collections.abc import Iterable
 
 from harness.errors import Frozen, NotFound, UsageError
 from harness.repo.documents import CHECKSUM_RE, check_name, normalise_manifest
+from harness.repo.limits import (
+    MAX_FILE_BYTES,
+    MAX_REPORT_BYTES,
+    MAX_REPORTS,
+    MAX_VERSION,
+    path_conflicts,
+    path_issue,
+    size_issue,
+)
 from harness.repo.versions import Version
+from harness.server.docs import dumps, encoded
 from harness.server.fields import Doc
 
 Manifests = dict[str, dict[str, Doc]]  # cookbook -> version -> manifest
-
-MAX_REPORTS = 100  # per node; the oldest are dropped
 
 
 def _checksum(checksum: object) -> str:
@@ -95,9 +103,12 @@ class CookbookStore:
         cookbook = check_name(name, "cookbook")
         if ":" in cookbook:
             raise UsageError(f"bad cookbook name {name!r}: ':' separates recipe names")
-        if not isinstance(version, str):
-            raise UsageError(f"cookbook {name}: version must be a string")
-        return normalise_manifest(cookbook, version, doc)
+        if not isinstance(version, str) or len(version) > MAX_VERSION:
+            raise UsageError(f"cookbook {name}: version must be a string of at most "
+                             f"{MAX_VERSION} characters")
+        manifest = normalise_manifest(cookbook, version, doc)
+        _check_limits(manifest)
+        return manifest
 
     def _admissible(self, manifest: Doc) -> bool:
         """Raise unless manifest may be stored (lock held); True if it changes nothing."""
@@ -148,6 +159,9 @@ class CookbookStore:
         """Store many files; every checksum is verified before any is stored. Returns how
         many were new."""
         for checksum, data in files.items():
+            if len(data) > MAX_FILE_BYTES:
+                raise UsageError(f"file {checksum} is {len(data):,} bytes; the limit is "
+                                 f"{MAX_FILE_BYTES:,}")
             actual = hashlib.sha256(data).hexdigest()
             if actual != _checksum(checksum):
                 raise UsageError(f"checksum mismatch: body has sha256 {actual}, not {checksum}")
@@ -167,6 +181,9 @@ class CookbookStore:
     def add_report(self, node: str, report: object) -> None:
         if not isinstance(report, dict):
             raise UsageError("a converge report must be an object")
+        problem = size_issue(len(dumps(report)), "a converge report", MAX_REPORT_BYTES)
+        if problem:
+            raise UsageError(problem)
         with self._lock:
             reports = self._reports.setdefault(check_name(node, "node"), [])
             reports.append(report)
@@ -176,3 +193,23 @@ class CookbookStore:
         """Reports of node, oldest first."""
         with self._lock:
             return list(self._reports.get(node, []))
+
+
+def _check_limits(manifest: Doc) -> None:
+    """What backup must be able to write and restore to read (harness.repo.limits): the
+    metadata and attribute files as documents, file paths that fit a directory tree."""
+    what = f"cookbook {manifest['name']} {manifest['version']}"
+    encoded(f"{what} metadata", manifest["metadata"])
+    for level, attributes in manifest["attributes"].items():
+        encoded(f"{what} attributes/{level}", attributes)
+    for entry in manifest["files"]:
+        problem = path_issue(entry["path"])
+        if problem:
+            raise UsageError(f"{what}: file path {entry['path'][:40]!r}: {problem}")
+        if entry["size"] > MAX_FILE_BYTES:
+            raise UsageError(f"{what}: {entry['path']} is {entry['size']:,} bytes; the "
+                             f"limit is {MAX_FILE_BYTES:,}")
+    clashes = path_conflicts(entry["path"] for entry in manifest["files"])
+    if clashes:
+        raise UsageError(f"{what}: {clashes[0]} is listed as a file and as a directory of "
+                         "other files; no directory tree can hold both")

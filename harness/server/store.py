@@ -164,11 +164,11 @@ class Store:
             plan.counts["cookbooks"] = self.put_manifests(plan.cookbooks)
             for bag in plan.bags:
                 self.docs.ensure_bag(bag)
-            for kind, name, doc, fields in plan.ready:
+            for kind, name, doc, fields, raw in plan.ready:
                 if kind == "client" and self.docs.client_for_name(name) is None:
                     self.docs.create_client(name, validator=doc["validator"])
                 else:
-                    self.docs.store(kind, name, doc, fields)
+                    self.docs.store(kind, name, doc, fields, raw)
         return plan.counts
 
     def wipe(self) -> None:

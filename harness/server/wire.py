@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.errors import HarnessError, UsageError
+from harness.repo.limits import MAX_DEPTH, value_issue
 from harness.server.auth import Authenticator, Principal
 from harness.server.docs import dumps
 from harness.server.status import HttpError, status_of
@@ -57,9 +58,21 @@ def parse_json(body: bytes) -> Any:
         raise UsageError(f"malformed JSON: {err}") from None
 
 
-async def read_json(request: web.Request) -> Any:
-    """The parsed body: 413 over 4 MiB, 400 when it is not JSON."""
-    return parse_json(await read_body(request))
+# a body wraps documents (bulk: {"data": {bag: {item: doc}}}, a manifest's attributes) in a
+# few levels; each document's own depth is checked where it is stored (harness.repo.limits)
+_FRAMING = 8
+
+
+async def read_json(request: web.Request, limit: int = MAX_JSON) -> Any:
+    """The parsed body: 413 over `limit`, 400 when it is not JSON or holds a string that is
+    not Unicode text (a lone surrogate: stored, it would fail every later answer)."""
+    doc = parse_json(await read_body(request, limit))
+    issue = value_issue(doc, MAX_DEPTH + _FRAMING)
+    if issue:
+        keypath, message = issue
+        where = "".join(f"[{k!r}]" for k in keypath)
+        raise UsageError(f"body{where}: {message}")
+    return doc
 
 
 def make_middleware(authenticator: Authenticator) -> Callable[..., Any]:
