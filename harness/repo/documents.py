@@ -13,8 +13,8 @@ from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from harness.errors import HarnessError, UsageError
-from harness.repo.runlist import parse_item
 from harness.repo.limits import MAX_NAME
+from harness.repo.runlist import parse_item
 from harness.repo.validate import NAME_RE, name_issue
 from harness.repo.versions import Constraint, Version
 

@@ -39,11 +39,30 @@ def newest_first(versions: Iterable[str]) -> list[str]:
 class CookbookStore:
     """Cookbook versions, the files they list, and converge reports."""
 
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: threading.RLock, files: dict[str, bytes] | None = None) -> None:
         self._lock = lock
         self._cookbooks: Manifests = {}
-        self._files: dict[str, bytes] = {}
+        self._files: dict[str, bytes] = {} if files is None else files  # staging shares it
         self._reports: dict[str, list[Doc]] = {}
+
+    def adopt(self, staged: CookbookStore, nodes: set[str], pinned: Iterable[Doc]) -> None:
+        """Take staged's cookbook versions in place of ours (lock held); keep the reports of
+        `nodes` only, and the files that a cookbook version (or a `pinned` manifest of a
+        restore still being staged) lists."""
+        self._cookbooks = staged._cookbooks
+        self._reports = {n: r for n, r in self._reports.items() if n in nodes}
+        wanted = {f["checksum"] for versions in self._cookbooks.values()
+                  for manifest in versions.values() for f in manifest["files"]}
+        wanted.update(f["checksum"] for manifest in pinned for f in manifest["files"])
+        for checksum in self._files.keys() - wanted:
+            del self._files[checksum]
+
+    def snapshot(self) -> bytes:
+        """{cookbook: {version: manifest}} as JSON (lock held by the caller)."""
+        return dumps(self._cookbooks)
+
+    def manifests(self) -> Iterable[Doc]:
+        return [m for versions in self._cookbooks.values() for m in versions.values()]
 
     def wipe(self) -> None:
         with self._lock:

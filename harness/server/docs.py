@@ -238,6 +238,43 @@ class DocumentStore:
                         {"description": "The default environment"})
         self.store("environment", "_default", doc, flatten(doc))
 
+    # --- the whole collection: restore's swap, backup's snapshot ------------------------------
+    def adopt(self, staged: DocumentStore, keep: frozenset[str] = frozenset()) -> None:
+        """Take staged's roles, environments, nodes and data bags in place of ours (lock
+        held): kinds in `keep` keep ours, with staged's laid over them. Clients are always
+        kept (their tokens are in use); staged clients we do not have are added."""
+        for kind in ("node", "role", "environment"):
+            if kind not in keep:
+                self._indexes[kind] = staged._indexes[kind]
+                self._raw = {k: v for k, v in self._raw.items() if k[0] != kind}
+            else:
+                for name, doc in staged._indexes[kind].docs.items():
+                    self.store(kind, name, doc, search_fields(kind, doc))
+        self._raw = {k: v for k, v in self._raw.items() if k[0] in BUILTIN}
+        self._bags = staged._bags
+        for name, digest in staged._token_of.items():
+            if name not in self._token_of:
+                doc = staged._indexes["client"].docs[name]
+                self.store("client", name, doc, flatten(doc))
+                self._tokens[digest], self._token_of[name] = name, digest
+        self._raw.update((k, v) for k, v in staged._raw.items()
+                         if k[0] not in keep and k[0] != "client")
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every collection as one JSON object of its documents, taken at one instant
+        (lock held by the caller): {"roles": b'{"web":{...}}', ..., "data": b'{bag: {...}}'}."""
+        out = {}
+        for kinds, kind in (("environments", "environment"), ("roles", "role"),
+                            ("nodes", "node"), ("clients", "client")):
+            out[kinds] = self._members(kind)
+        out["data"] = b"{" + b",".join(dumps(bag) + b":" + self._members(bag)
+                                       for bag in sorted(self._bags)) + b"}"
+        return out
+
+    def _members(self, kind: str) -> bytes:
+        return b"{" + b",".join(dumps(name) + b":" + self._json(kind, name)
+                                for name in self._index(kind).sorted_ids()) + b"}"
+
     def wipe(self) -> None:
         """Delete every document but the clients (the first step of a restore)."""
         with self._lock:

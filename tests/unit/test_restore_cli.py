@@ -133,7 +133,7 @@ def test_restore_with_a_wrong_token(tmp_path, capsys, server):
     (tmp_path / "t").write_text("wrong")
     code, err, _ = run(capsys, "restore", "--server", server.url, "--token-file",
                        str(tmp_path / "t"), "--repo", str(_repo(tmp_path / "repo")))
-    assert code == 1 and err == ["harness: POST /_wipe: 401 unknown token"]
+    assert code == 1 and err == ["harness: POST /file_store/missing: 401 unknown token"]
 
 
 def test_backup_into_a_directory_that_is_not_a_backup(tmp_path, capsys, server):
