@@ -28,6 +28,7 @@ from harness.errors import Problem, ServerError, UsageError, ValidationError
 from harness.repo.cookbook import Cookbook, load_cookbook
 from harness.repo.docfiles import EXTENSIONS, read_document
 from harness.repo.documents import check_name, safe_path
+from harness.repo.limits import symlink_issue
 from harness.repo.loader import load_repo
 from harness.util import paused_gc
 
@@ -151,10 +152,17 @@ def read_backup(root: Path) -> Payload:
         raise UsageError("backup is not a directory", path=str(root))
     payload, problems = Payload(), list[Problem]()
 
+    def escapes(path: Path) -> bool:
+        """A symlink out of the backup (or nowhere) is reported, not read."""
+        problem = symlink_issue(str(path), str(root)) if path.is_symlink() else None
+        if problem:
+            problems.append(Problem(str(path), problem))
+        return problem is not None
+
     def documents(directory: Path, key: str) -> dict[str, Doc]:
         out: dict[str, Doc] = {}
         for path in sorted(directory.iterdir()) if directory.is_dir() else ():
-            if path.suffix not in EXTENSIONS:  # dot-names too: the server allows them
+            if path.suffix not in EXTENSIONS or escapes(path):  # dot-names too: the server allows them
                 continue
             doc, problem = read_document(path)
             if problem is None and not isinstance(doc, dict):
@@ -172,11 +180,11 @@ def read_backup(root: Path) -> Payload:
         setattr(payload, kind, documents(root / kind, "name"))
     bags = root / "data_bags"
     for bag in sorted(bags.iterdir()) if bags.is_dir() else ():
-        if bag.is_dir():
+        if not escapes(bag) and bag.is_dir():
             payload.data_bags[bag.name] = documents(bag, "id")
     cookbooks = root / "cookbooks"
     for directory in sorted(cookbooks.iterdir()) if cookbooks.is_dir() else ():
-        if not directory.is_dir() or directory.name.startswith("."):
+        if escapes(directory) or not directory.is_dir() or directory.name.startswith("."):
             continue
         try:
             cb = load_cookbook(directory)

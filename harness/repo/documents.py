@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from harness.errors import HarnessError, UsageError
 from harness.repo.limits import MAX_NAME
 from harness.repo.runlist import parse_item
-from harness.repo.validate import NAME_RE, name_issue
+from harness.repo.validate import BUILTIN_INDEXES, NAME_RE, name_issue
 from harness.repo.versions import Constraint, Version
 
-BUILTIN = ("node", "role", "environment", "client")  # search indexes that are not data bags
+BUILTIN = BUILTIN_INDEXES  # search indexes that are not data bags
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
 

@@ -8,6 +8,8 @@ import these numbers and checks; nothing here imports beyond harness.errors.
 """
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -119,3 +121,19 @@ def path_conflicts(paths: Iterable[str]) -> list[str]:
             if prefix in listed:
                 out.add(prefix)
     return sorted(out)
+
+
+def symlink_issue(path: str, root: str) -> str | None:
+    """Why a symlink in a repo (or backup) at `root` may not be read: it leads outside the
+    root (`files/passwd -> /etc/passwd` would be served to every node token), loops, or
+    leads nowhere. A symlink that stays inside the root is read like the file it names."""
+    try:
+        target = os.path.realpath(path, strict=True)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symlink loop"
+        return f"broken symlink ({err.strerror})"
+    base = os.path.realpath(root)
+    if os.path.commonpath([target, base]) != base:
+        return f"symlink to {target}, outside {base}: refused (nodes could download it)"
+    return None

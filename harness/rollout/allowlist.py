@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from typing import Any
 from yaml.nodes import Node, SequenceNode
 
 from harness.errors import HarnessError, NotFound, UsageError
-from harness.repo.validate import name_issue
+from harness.repo.allowlists import pattern_issue
+from harness.repo.validate import bag_issue, name_issue
 from harness.rollout.docfile import Doc, find_file, load_doc, write_atomic
 from harness.rollout.splice import append_item, entry, insert_entry, remove_item
 
@@ -45,19 +45,19 @@ def in_allowlist(item: dict[str, Any], fqdn: str, roles: Iterable[str] = (), *,
 
 
 def check_name(kind: str, name: str) -> None:
-    """Bag and item names follow the server's name rule (no separators, no `..`)."""
+    """Bag and item names follow the server's name rule (no separators, no `..`); a bag is
+    not a built-in search index (node, role, ...), which the server refuses as a bag."""
+    if kind == "data bag" and bag_issue(name) is not None:
+        raise UsageError(str(bag_issue(name)))
     if name_issue(name, kind) is not None:
         raise UsageError(f"bad {kind} name {name!r} (letters, digits, _ . : - only)")
 
 
 def check_pattern(pattern: str) -> None:
     """A pattern is one non-empty word; an unclosed `[` is a typo, not a literal bracket."""
-    if not pattern:
-        raise UsageError("empty allowlist pattern")
-    if any(ch.isspace() for ch in pattern):
-        raise UsageError(f"allowlist pattern {pattern!r} contains whitespace")
-    if re.search(r"\[(?![^\]]*\])", pattern.replace("[]", "[x")):
-        raise UsageError(f"allowlist pattern {pattern!r} has an unclosed '['")
+    problem = pattern_issue(pattern)
+    if problem:
+        raise UsageError(problem)
 
 
 def item_file(repo_dir: Path, bag: str, name: str) -> Path:
