@@ -218,10 +218,16 @@ def backup(client: Client, to_dir: Path) -> str:
     files: dict[str, bytes] = {}
     run_all([partial(fetch_file, c) for c in checksums])
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".tmp", dir=to_dir.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".tmp", dir=to_dir.parent))
+    except OSError as err:
+        raise UsageError(f"cannot write a backup here: {err.strerror}", path=str(to_dir)) from None
     try:
         _write(tmp, payload, manifests, files)
         _replace(tmp, to_dir)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(f"cannot write the backup: {err.strerror}", path=str(to_dir)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -233,6 +239,8 @@ def check_target(to_dir: Path) -> None:
     """Write only into a missing or empty directory, or over a previous backup."""
     if not to_dir.parent.is_dir():
         raise UsageError("parent directory does not exist", path=str(to_dir))
+    if to_dir.is_symlink():  # a loop, or a backup swapped in under someone else's link
+        raise UsageError("is a symlink: give the directory itself", path=str(to_dir))
     if to_dir.exists() and not to_dir.is_dir():
         raise UsageError("exists and is not a directory", path=str(to_dir))
     strangers = sorted(p.name for p in to_dir.iterdir() if p.name not in ENTRIES) \

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,17 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from harness.errors import UsageError
+from harness.repo.limits import secret_mode_issue
 
 CIPHER = "aes-256-gcm"
 VERSION = 3
 
 
 def load_secret(path: Path | str) -> bytes:
-    """The secret file's content, as Chef reads it."""
+    """The secret file's content, as Chef reads it (a warning when others can read it)."""
+    problem = secret_mode_issue(str(path))
+    if problem:
+        warnings.warn(problem, stacklevel=2)
     try:
         return Path(path).read_bytes().rstrip()
     except OSError as err:

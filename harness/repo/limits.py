@@ -137,3 +137,17 @@ def symlink_issue(path: str, root: str) -> str | None:
     if os.path.commonpath([target, base]) != base:
         return f"symlink to {target}, outside {base}: refused (nodes could download it)"
     return None
+
+
+def secret_mode_issue(path: str) -> str | None:
+    """Why the data bag secret at `path` is exposed: readable by group or others. Git keeps no
+    mode but the executable bit, so every checkout writes it 0644 under the usual umask: the
+    harness warns at use and always installs it into nodes as 0600 (docs/decisions.md)."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"{path}: the data bag secret is readable by group or others (mode "
+                f"{mode:04o}); chmod 600 it (git keeps no modes: a fresh checkout needs it again)")
+    return None

@@ -57,6 +57,11 @@ class CookbookStore:
         for checksum in self._files.keys() - wanted:
             del self._files[checksum]
 
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The file store itself (a staging store shares it)."""
+        return self._files
+
     def snapshot(self) -> bytes:
         """{cookbook: {version: manifest}} as JSON (lock held by the caller)."""
         return dumps(self._cookbooks)

@@ -30,11 +30,16 @@ class Store:
 
     def __init__(self, *, share: Store | None = None) -> None:
         """A store; `share`: a staging store for a restore into that one (its lock, its files)."""
-        self._lock = threading.RLock() if share is None else share._lock
-        self.docs = DocumentStore(self._lock)
-        self.cookbook_store = CookbookStore(
-            self._lock, None if share is None else share.cookbook_store._files)
+        lock: threading.RLock = threading.RLock() if share is None else share.lock
+        files = None if share is None else share.cookbook_store.files
+        self._lock = lock
+        self.docs = DocumentStore(lock)
+        self.cookbook_store: CookbookStore = CookbookStore(lock, files)
         self._staged: OrderedDict[str, Store] = OrderedDict()
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
 
     # --- documents (docs.py) --------------------------------------------------------------------
     def names(self, kind: str) -> list[str]:

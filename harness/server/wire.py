@@ -11,10 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from harness.errors import HarnessError, UsageError
 from harness.repo.limits import MAX_DEPTH, value_issue
-from harness.server.auth import Authenticator, Principal
+from harness.server.auth import ANONYMOUS, Authenticator, Principal
 from harness.server.docs import dumps
 from harness.server.status import HttpError, status_of
 
@@ -75,11 +78,25 @@ async def read_json(request: web.Request, limit: int = MAX_JSON) -> Any:
     return doc
 
 
+# Routes open to anyone (Rule.ANYONE): a bad or stale token does not close them (the health
+# check a load balancer or `curl` makes with whatever token it has)
+OPEN = {("GET", "/")}
+
+
+def _identify(authenticator: Authenticator, request: web.Request) -> Principal:
+    try:
+        return authenticator.identify(request.headers.get("Authorization"))
+    except HttpError:
+        if (request.method, request.path) in OPEN:
+            return ANONYMOUS
+        raise
+
+
 def make_middleware(authenticator: Authenticator) -> Callable[..., Any]:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            request[WHO] = authenticator.identify(request.headers.get("Authorization"))
+            request[WHO] = _identify(authenticator, request)
             return await handler(request)
         except HarnessError as err:
             return error_response(status_of(err), str(err))
@@ -95,3 +112,29 @@ def make_middleware(authenticator: Authenticator) -> Callable[..., Any]:
             log.exception("%s %s failed", request.method, request.path)
             return error_response(500, f"internal error: {err!r}")
     return middleware
+
+
+class JsonErrorHandler(RequestHandler):
+    """aiohttp answers what its parser refuses (a request line or header over 8190 bytes, a
+    malformed request) itself, in text/plain, before any middleware runs: answer in JSON too,
+    like every other error, and without logging a traceback for a client's mistake."""
+
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status >= 500 or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        if isinstance(exc, LineTooLong):
+            text = "request line or header longer than 8190 bytes"
+        else:
+            text = (message or "bad request").splitlines()[0][:200]
+        response = error_response(status, text)
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    """web.Server making JsonErrorHandler connections (serve.py swaps it in after setup)."""
+
+    def __call__(self) -> RequestHandler:
+        return JsonErrorHandler(self, loop=self._loop, **self._kwargs)

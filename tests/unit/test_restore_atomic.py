@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from harness.client import Client
-from harness.errors import ServerError, UsageError
+from harness.errors import ServerError, UsageError, ValidationError
 from harness.restore import backup, read_backup, restore
 from harness.server.cookbooks import CookbookStore
 from harness.server.serve import ConfigServer
@@ -145,3 +145,17 @@ def test_restore_keep_passes_through(tmp_path, client):
     client.put("/nodes/live", {})
     restore(client, write(tmp_path / "r", REPO), keep=["nodes"])
     assert set(client.get("/nodes")) == {"live", "web1"}
+
+
+@pytest.mark.parametrize("files", [
+    {"data_bags/node/new_php.json": json.dumps({"id": "new_php", "patterns": ["web*"]})},
+    {"roles/huge.json": json.dumps({"name": "huge", "description": "x" * (30 << 20)})},
+])
+def test_the_issues_repos_are_refused_before_the_server_changes(tmp_path, client, files):
+    """The issue's two repos: validate accepted them, the server refused them after the
+    wipe. Now validate refuses them, and the server keeps its content."""
+    restore(client, write(tmp_path / "old", REPO))
+    before = _state(client)
+    with pytest.raises(ValidationError):
+        restore(client, write(tmp_path / "new", dict(REPO, **files)))
+    assert _state(client) == before

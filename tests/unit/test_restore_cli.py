@@ -92,8 +92,9 @@ def test_serve_reuses_an_existing_token(tmp_path, monkeypatch):
     from harness.server import serve
 
     token_file = tmp_path / "t"
-    token_file.write_text("kept-token\n")
-    assert serve.admin_token(token_file) == "kept-token"
+    token_file.write_text("kept-token-of-20-chars\n")
+    token_file.chmod(0o600)
+    assert serve.admin_token(token_file) == "kept-token-of-20-chars"
     fresh = serve.admin_token(tmp_path / "new")
     assert len(fresh) > 30 and (tmp_path / "new").read_text().strip() == fresh
 
