@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import Problem, UsageError, ValidationError
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
-from harness.repo.limits import MAX_FILE_BYTES, symlink_issue
+from harness.repo.limits import MAX_FILE_BYTES, MAX_VERSION, symlink_issue
 from harness.repo.validate import COOKBOOK_RE, name_issue
 from harness.repo.versions import ANY, Constraint, Version
 
@@ -240,6 +240,9 @@ def _check_metadata(doc: Any, dir_name: str, versioned_dir: bool
         issues.append((("version",), "metadata has no version" if version is None
                        else f"{err.message} (quote it)" if isinstance(version, float)
                        else err.message))
+    if isinstance(version, str) and len(version) > MAX_VERSION:
+        issues.append((("version",), f"version has {len(version)} characters; the limit is "
+                                     f"{MAX_VERSION}"))
     if not problem and dir_name != name and not (versioned_dir and dir_name == f"{name}-{version}"):
         issues.append((("name",), f"cookbook name {name!r} does not match its directory "
                                   f"{dir_name!r}"))

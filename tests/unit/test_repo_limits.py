@@ -182,3 +182,12 @@ def test_a_file_and_a_directory_of_the_same_path_are_refused(client):
                           {"path": "files/a/b", "checksum": sha, "size": 1}]}
     with pytest.raises(ServerError, match="files/a is listed as a file and as a directory"):
         client.put("/cookbooks/c/1.0.0", manifest)
+
+
+def test_a_long_cookbook_version_is_refused_by_both(tmp_path, client):
+    version = "1.2." + "3" * 60
+    repo = write(tmp_path / "repo", {"site-cookbooks/c/metadata.json": json.dumps(
+        {"name": "c", "version": version})})
+    assert any("the limit is 50" in p for p in problems(repo))
+    with pytest.raises(ServerError, match="at most 50 characters"):
+        client.put(f"/cookbooks/c/{version}", {"files": []})
