@@ -29,7 +29,7 @@ class Client:
     """Talks JSON to one config server with one bearer token."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 60.0, maxsize: int = 32) -> None:
-        self.url = url.rstrip("/")
+        self.url = check_url(url)
         self._auth = f"Bearer {token}"
         # connection retries only (and one read retry for idempotent methods, e.g. a
         # keep-alive connection the server closed): never a blind POST retry
@@ -115,6 +115,18 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_url(url: str) -> str:
+    """The server URL without a trailing slash; UsageError unless it is http(s)://HOST[:PORT]
+    (urllib3 would otherwise warn, retry and fail with a message about something else)."""
+    try:
+        parsed = urllib3.util.parse_url(url)
+    except urllib3.exceptions.LocationParseError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(f"bad server URL {url!r}: want http://HOST:PORT")
+    return url.rstrip("/")
 
 
 def _message(response: urllib3.BaseHTTPResponse) -> str:

@@ -1,30 +1,34 @@
 """Restore a config repo (over an optional backup) into a server; back a server up.
 
-Restore reads and validates everything first, so a bad repo never leaves the server wiped,
-then wipes and uploads in batches (POST /_bulk, multipart files: one request per document
-would cost more HTTP overhead than work) through a thread pool over keep-alive connections.
+Restore reads and validates everything first, uploads the files (content-addressed: the
+current content still works), stages the documents and cookbook versions in batches (POST
+/_restore/ID/bulk; one request per document would cost more HTTP overhead than work) and
+commits: the server swaps the new content in at once, or keeps the old if anything failed.
+A backup is one consistent snapshot (GET /_snapshot) plus the files it lists.
 Backup writes knife-backup's layout (sorted JSON, indent 2, trailing newline: backup ->
 restore -> backup is byte-for-byte stable) into a temporary directory renamed into place,
 so nothing is ever half-written.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness.client import Client, bulk_bodies, run_all
-from harness.errors import Problem, UsageError, ValidationError
+from harness.errors import Problem, ServerError, UsageError, ValidationError
 from harness.repo.cookbook import Cookbook, load_cookbook
 from harness.repo.docfiles import EXTENSIONS, read_document
 from harness.repo.documents import check_name, safe_path
+from harness.repo.limits import symlink_issue
 from harness.repo.loader import load_repo
 from harness.util import paused_gc
 
@@ -90,8 +94,11 @@ def read_payload(repo_dir: Path | None, *, from_backup: Path | None = None) -> P
 
 
 def restore(client: Client, repo_dir: Path | None, *, from_backup: Path | None = None,
-            progress: Callable[[str], None] | None = None) -> str:
-    """Wipe the server, then upload the backup (if any) and the repo over it (the repo wins)."""
+            progress: Callable[[str], None] | None = None, keep: Sequence[str] = ()) -> str:
+    """Replace the server's content by the backup (if any) with the repo over it (the repo
+    wins), atomically: on any failure the server keeps its previous content. `keep`: kinds
+    (nodes, roles, environments) whose current documents stay under the new ones; clients
+    always stay."""
     started = time.monotonic()
     with paused_gc():
         payload = read_payload(repo_dir, from_backup=from_backup)
@@ -110,13 +117,20 @@ def restore(client: Client, repo_dir: Path | None, *, from_backup: Path | None =
     if progress:
         progress(f"restoring {payload.summary()} into {client.url}")
 
-    client.post("/_wipe", {})
     missing = client.post("/file_store/missing", {"checksums": sorted(sources)})["missing"]
-    jobs: list[Callable[[], object]] = [partial(client.request, "POST", "/_bulk", body=body)
-                                        for body in bodies]
-    jobs += [partial(_upload, client, group, sources) for group in _groups(missing, sources)]
-    run_all(jobs)  # documents and files; manifests need the files, so they come last
-    run_all([partial(client.request, "POST", "/_bulk", body=body) for body in manifest_bodies])
+    sid = client.post("/_restore", {})["id"]
+    bulk = f"/_restore/{sid}/bulk"
+    try:
+        jobs: list[Callable[[], object]] = [partial(client.request, "POST", bulk, body=body)
+                                            for body in bodies]
+        jobs += [partial(_upload, client, group, sources) for group in _groups(missing, sources)]
+        run_all(jobs)  # documents and files; manifests need the files, so they come last
+        run_all([partial(client.request, "POST", bulk, body=body) for body in manifest_bodies])
+        client.post(f"/_restore/{sid}/commit", {"keep": list(keep)})
+    except BaseException:
+        with contextlib.suppress(ServerError):
+            client.delete(f"/_restore/{sid}")
+        raise
     return (f"restored {payload.summary()} ({len(missing)} files uploaded) into {client.url} "
             f"in {time.monotonic() - started:.1f}s")
 
@@ -145,10 +159,17 @@ def read_backup(root: Path) -> Payload:
         raise UsageError("backup is not a directory", path=str(root))
     payload, problems = Payload(), list[Problem]()
 
+    def escapes(path: Path) -> bool:
+        """A symlink out of the backup (or nowhere) is reported, not read."""
+        problem = symlink_issue(str(path), str(root)) if path.is_symlink() else None
+        if problem:
+            problems.append(Problem(str(path), problem))
+        return problem is not None
+
     def documents(directory: Path, key: str) -> dict[str, Doc]:
         out: dict[str, Doc] = {}
         for path in sorted(directory.iterdir()) if directory.is_dir() else ():
-            if path.suffix not in EXTENSIONS:  # dot-names too: the server allows them
+            if path.suffix not in EXTENSIONS or escapes(path):  # dot-names too: the server allows them
                 continue
             doc, problem = read_document(path)
             if problem is None and not isinstance(doc, dict):
@@ -166,11 +187,11 @@ def read_backup(root: Path) -> Payload:
         setattr(payload, kind, documents(root / kind, "name"))
     bags = root / "data_bags"
     for bag in sorted(bags.iterdir()) if bags.is_dir() else ():
-        if bag.is_dir():
+        if not escapes(bag) and bag.is_dir():
             payload.data_bags[bag.name] = documents(bag, "id")
     cookbooks = root / "cookbooks"
     for directory in sorted(cookbooks.iterdir()) if cookbooks.is_dir() else ():
-        if not directory.is_dir() or directory.name.startswith("."):
+        if escapes(directory) or not directory.is_dir() or directory.name.startswith("."):
             continue
         try:
             cb = load_cookbook(directory)
@@ -191,29 +212,29 @@ def backup(client: Client, to_dir: Path) -> str:
     started = time.monotonic()
     to_dir = Path(to_dir).absolute()
     check_target(to_dir)
-    payload = Payload()
-    for kind in KINDS:
-        setattr(payload, kind, {d["name"]: d for d in client.search(kind[:-1])})
-    payload.data_bags = {bag: {d["id"]: d for d in client.search(bag)}
-                         for bag in client.get("/data")}
-    manifests: dict[tuple[str, str], Doc] = {}
-
-    def fetch_manifest(cb: str, version: str) -> None:
-        manifests[(cb, version)] = client.get(f"/cookbooks/{cb}/{version}")
+    snapshot = client.get("/_snapshot")  # one instant: writes during the backup do not tear it
+    payload = Payload(**{kind: snapshot[kind] for kind in KINDS}, data_bags=snapshot["data"])
+    manifests: dict[tuple[str, str], Doc] = {
+        (cb, version): manifest for cb, versions in snapshot["cookbooks"].items()
+        for version, manifest in versions.items()}
 
     def fetch_file(checksum: str) -> None:
         files[checksum] = client.get_file(checksum)
 
-    run_all([partial(fetch_manifest, cb, v)
-             for cb, info in client.get("/cookbooks").items() for v in info["versions"]])
     checksums = sorted({f["checksum"] for m in manifests.values() for f in m["files"]})
     files: dict[str, bytes] = {}
     run_all([partial(fetch_file, c) for c in checksums])
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".tmp", dir=to_dir.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{to_dir.name}.", suffix=".tmp", dir=to_dir.parent))
+    except OSError as err:
+        raise UsageError(f"cannot write a backup here: {err.strerror}", path=str(to_dir)) from None
     try:
         _write(tmp, payload, manifests, files)
         _replace(tmp, to_dir)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(f"cannot write the backup: {err.strerror}", path=str(to_dir)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -225,6 +246,8 @@ def check_target(to_dir: Path) -> None:
     """Write only into a missing or empty directory, or over a previous backup."""
     if not to_dir.parent.is_dir():
         raise UsageError("parent directory does not exist", path=str(to_dir))
+    if to_dir.is_symlink():  # a loop, or a backup swapped in under someone else's link
+        raise UsageError("is a symlink: give the directory itself", path=str(to_dir))
     if to_dir.exists() and not to_dir.is_dir():
         raise UsageError("exists and is not a directory", path=str(to_dir))
     strangers = sorted(p.name for p in to_dir.iterdir() if p.name not in ENTRIES) \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from harness.errors import BootstrapError, ConvergeError, NodeError, UsageError
 from harness.nodes.backend import Backend
 from harness.nodes.passes import Report
 from harness.nodes.waits import wait_until
+from harness.repo.limits import secret_mode_issue
 
 AGENT = "/usr/local/lib/harness/agent.pyz"
 AGENT_CONFIG = "/etc/harness/agent.json"
@@ -85,7 +87,12 @@ def read_bootstrap_inputs(repo_dir: Path) -> tuple[bytes, bytes | None]:
     if not script.is_file():
         raise UsageError(f"the repo has no bootstrap script ({script})")
     secret = repo_dir / REPO_SECRET
-    return script.read_bytes(), secret.read_bytes() if secret.is_file() else None
+    if not secret.is_file():
+        return script.read_bytes(), None
+    problem = secret_mode_issue(str(secret))  # nodes get it 0600 whatever its mode here
+    if problem:
+        warnings.warn(problem, stacklevel=2)
+    return script.read_bytes(), secret.read_bytes()
 
 
 def install_bootstrap(backend: Backend, node: Node, script: bytes, validator_token: str,

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.errors import Problem, UsageError, ValidationError
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
+from harness.repo.limits import MAX_FILE_BYTES, MAX_VERSION, symlink_issue
 from harness.repo.rubyfiles import unread_files
 from harness.repo.validate import COOKBOOK_RE, name_issue
 from harness.repo.versions import ANY, Constraint, Version
@@ -85,9 +86,10 @@ def load_cookbook(directory: Path | str) -> Cookbook:
 
 def read_cookbook(directory: Path, problems: list[Problem], *,
                   versioned_dir: bool = False) -> Cookbook | None:
-    """A Cookbook, or None with the reasons appended to `problems`."""
+    """A Cookbook, or None with the reasons appended to `problems`. Symlinks may not leave
+    the repo (or backup) holding the cookbook: `<root>/cookbooks/NAME`."""
     before = len(problems)
-    files = _list_files(directory, problems)
+    files = _list_files(directory, problems, str(directory.parent.parent))
     candidates = [f for f in files if "/" not in f and f.rsplit(".", 1)[0] == "metadata"
                   and "." + f.rsplit(".", 1)[-1] in EXTENSIONS]
     if not candidates:
@@ -132,16 +134,50 @@ def _depends_keypaths(doc: Any, key: str) -> dict[str, tuple[Any, ...]]:
     return {}
 
 
-def _list_files(directory: Path, problems: list[Problem]) -> list[str]:
-    """Every file below `directory` as a sorted relative POSIX path (hidden and caches left out)."""
+def _followed(top: str, names: list[str], root: str, seen: set[str],
+              problems: list[Problem]) -> list[str]:
+    """The directories of `names` to walk into: symlinks only when they stay in root, and
+    each real directory once (a symlink back up the tree is a loop, not a forever walk)."""
+    out = []
+    for name in sorted(names):
+        full = os.path.join(top, name)
+        if name.startswith(".") or name in _SKIP_DIRS:
+            continue
+        if os.path.islink(full):
+            problem = symlink_issue(full, root)
+            if problem:
+                problems.append(Problem(full, problem))
+                continue
+        real = os.path.realpath(full)
+        if real in seen:
+            problems.append(Problem(full, "symlink to a directory already in the cookbook "
+                                          "(a loop or a duplicate): refused"))
+            continue
+        seen.add(real)
+        out.append(name)
+    return out
+
+
+def _list_files(directory: Path, problems: list[Problem], root: str) -> list[str]:
+    """Every file below `directory` as a sorted relative POSIX path (hidden and caches left
+    out); symlinks are followed when they stay in `root`, reported when they leave it."""
     out: list[str] = []
-    for top, dirs, names in os.walk(directory, onerror=lambda err: problems.append(
-            Problem(str(err.filename or directory), f"cannot read: {err.strerror}"))):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+    seen = {os.path.realpath(directory)}
+    def unreadable(err: OSError) -> None:
+        problems.append(Problem(str(err.filename or directory), f"cannot read: {err.strerror}"))
+
+    for top, dirs, names in os.walk(directory, followlinks=True, onerror=unreadable):
+        dirs[:] = _followed(top, dirs, root, seen, problems)
         rel_top = os.path.relpath(top, directory)
         for name in names:
             if name.startswith(".") or name.endswith(".pyc"):
                 continue
+            full = os.path.join(top, name)
+            if os.path.islink(full):
+                problem = symlink_issue(full, root)
+                if problem:
+                    problems.append(Problem(full, problem))
+                    continue
             rel = name if rel_top == "." else f"{rel_top}/{name}".replace(os.sep, "/")
             try:
                 rel.encode("utf-8")
@@ -151,6 +187,15 @@ def _list_files(directory: Path, problems: list[Problem]) -> list[str]:
                 continue
             if "\\" in rel:
                 problems.append(Problem(os.path.join(top, name), "file name contains '\\'"))
+                continue
+            try:
+                size = os.stat(full).st_size
+            except OSError as err:
+                problems.append(Problem(full, f"cannot read: {err.strerror}"))
+                continue
+            if size > MAX_FILE_BYTES:
+                problems.append(Problem(full, f"{size:,} bytes; a cookbook file is at most "
+                                              f"{MAX_FILE_BYTES:,} (the config server's limit)"))
                 continue
             out.append(rel)
     out.sort()
@@ -201,6 +246,9 @@ def _check_metadata(doc: Any, dir_name: str, versioned_dir: bool
         issues.append((("version",), "metadata has no version" if version is None
                        else f"{err.message} (quote it)" if isinstance(version, float)
                        else err.message))
+    if isinstance(version, str) and len(version) > MAX_VERSION:
+        issues.append((("version",), f"version has {len(version)} characters; the limit is "
+                                     f"{MAX_VERSION}"))
     if not problem and dir_name != name and not (versioned_dir and dir_name == f"{name}-{version}"):
         issues.append((("name",), f"cookbook name {name!r} does not match its directory "
                                   f"{dir_name!r}"))

@@ -16,10 +16,12 @@ from typing import Any
 import yaml
 
 from harness.errors import Problem
+from harness.repo.limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES, SLACK, size_issue, text_issue
 
 EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-MAX_DEPTH = 100
-MAX_NODES = 1_000_000
+# Below this many bytes (and without YAML anchors) a file cannot reach MAX_DOCUMENT_BYTES as
+# compact JSON (quoting at most triples it), so the hot path skips encoding it.
+_SMALL = 64 * 1024
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -94,14 +96,22 @@ def read_document(path: Path) -> tuple[Any, Problem | None]:
         doc = _parse(text, kind)
     except _Unparsable as err:
         return None, Problem(str(path), err.message, err.line)
-    # JSON can only hold JSON values; a deep one has more than MAX_DEPTH brackets (cheap count)
-    if kind == "yaml" or text.count("[") + text.count("{") > MAX_DEPTH:
+    # JSON can only hold JSON values; a deep one has more than MAX_DEPTH brackets, a lone
+    # surrogate needs a \uD8xx-\uDFxx escape (cheap counts)
+    if (kind == "yaml" or text.count("[") + text.count("{") > MAX_DEPTH
+            or "\\ud" in text or "\\uD" in text):
         issue = json_issue(doc, aliases=kind == "yaml")
     else:
         issue = None
     if issue:
         keypath, message = issue
         return None, problem_at(path, message, keypath)
+    if len(data) > _SMALL or (kind == "yaml" and "&" in text):
+        size = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
+        problem = size_issue(size, "this document", MAX_DOCUMENT_BYTES - SLACK)
+        if problem:
+            return None, Problem(str(path), problem + " (the config server's limit, as Chef "
+                                                      "Server's max_request_size)")
     return doc, None
 
 
@@ -119,6 +129,11 @@ def json_issue(doc: Any, *, aliases: bool = True) -> tuple[tuple[Any, ...], str]
 
     def walk(value: Any, depth: int) -> int:
         kind = type(value)
+        if kind is str:
+            problem = text_issue(value)
+            if problem:
+                raise _Bad([], problem)
+            return 1
         if kind in _PLAIN:
             return 1
         if kind is float:
@@ -139,6 +154,9 @@ def json_issue(doc: Any, *, aliases: bool = True) -> tuple[tuple[Any, ...], str]
             for key, child in value.items():
                 if type(key) is not str:
                     raise _Bad([], f"key {key!r} is not a string (quote it)")
+                problem = text_issue(key)
+                if problem:
+                    raise _Bad([key], f"key: {problem}")
                 try:
                     total += walk(child, depth + 1)
                 except _Bad as bad:

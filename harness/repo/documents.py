@@ -13,11 +13,12 @@ from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from harness.errors import HarnessError, UsageError
+from harness.repo.limits import MAX_NAME
 from harness.repo.runlist import parse_item
-from harness.repo.validate import name_issue
+from harness.repo.validate import BUILTIN_INDEXES, NAME_RE, name_issue
 from harness.repo.versions import Constraint, Version
 
-BUILTIN = ("node", "role", "environment", "client")  # search indexes that are not data bags
+BUILTIN = BUILTIN_INDEXES  # search indexes that are not data bags
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
 
@@ -25,6 +26,9 @@ T = TypeVar("T")
 def check_name(name: object, what: str) -> str:
     """The repo's name rule (harness.repo.validate.name_issue): no path tricks, one line."""
     if not isinstance(name, str) or name_issue(name, what) is not None:
+        if isinstance(name, str) and NAME_RE.match(name) and len(name) > MAX_NAME:
+            raise UsageError(f"bad {what} name {name[:20]}...: {len(name)} characters, "
+                             f"the limit is {MAX_NAME}")
         raise UsageError(f"bad {what} name {name!r}: use letters, digits, _ . : - "
                          "(no path separators, not '.' or '..')")
     return name

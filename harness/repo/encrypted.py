@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from harness.errors import UsageError
+from harness.repo.limits import secret_mode_issue
 
 CIPHERS = {1: "aes-256-cbc", 2: "aes-256-cbc", 3: "aes-256-gcm"}
 VERSION = 3
@@ -35,7 +37,11 @@ RUBY_WHITESPACE = b" \t\n\v\f\r\0"
 
 
 def load_secret(path: Path | str) -> bytes:
-    """The secret file's content, as Chef reads it (`IO.read(path).strip`)."""
+    """The secret file's content, as Chef reads it (`IO.read(path).strip`); a warning when
+    others can read it."""
+    problem = secret_mode_issue(str(path))
+    if problem:
+        warnings.warn(problem, stacklevel=2)
     try:
         return Path(path).read_bytes().strip(RUBY_WHITESPACE)
     except OSError as err:

@@ -16,10 +16,12 @@ from typing import Any
 from harness.errors import Problem, ValidationError
 from harness.repo.cookbook import Cookbook, read_cookbook
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
+from harness.repo.limits import symlink_issue
 from harness.repo.rubyfiles import template_problems
 from harness.repo.validate import (
     COOKBOOK_RE,
     SHAPES,
+    bag_issue,
     check_document,
     check_item,
     check_references,
@@ -66,7 +68,7 @@ class _Load:
         found: dict[str, Path] = {}
         for entry in entries:
             name = entry.name
-            if name.startswith("."):
+            if name.startswith(".") or self.escapes(entry):
                 continue
             path = Path(entry.path)
             stem, ext = os.path.splitext(name)
@@ -82,6 +84,15 @@ class _Load:
                     continue
                 found[stem] = path
         return list(found.items())
+
+    def escapes(self, entry: os.DirEntry[str]) -> bool:
+        """True (and reported) when entry is a symlink leading out of the repo, or nowhere."""
+        if not entry.is_symlink():
+            return False
+        problem = symlink_issue(entry.path, str(self.repo.root))
+        if problem:
+            self.problems.append(Problem(entry.path, problem))
+        return problem is not None
 
     def report(self, path: Path, issues: list[Any]) -> bool:
         """Turn (keypath, message, value) issues into Problems; True when there were none."""
@@ -135,8 +146,8 @@ def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict[s
 def _subdirs(load: _Load, directory: Path) -> list[os.DirEntry[str]]:
     """Visible subdirectories, sorted; a missing directory has none, an unreadable one is a problem."""
     try:
-        return sorted((e for e in os.scandir(directory) if e.is_dir()
-                       and not e.name.startswith(".")), key=lambda e: e.name)
+        return sorted((e for e in os.scandir(directory) if not e.name.startswith(".")
+                       and not load.escapes(e) and e.is_dir()), key=lambda e: e.name)
     except FileNotFoundError:
         return []
     except OSError as err:
@@ -147,7 +158,7 @@ def _subdirs(load: _Load, directory: Path) -> list[os.DirEntry[str]]:
 def _load_data_bags(load: _Load, directory: Path) -> None:
     for bag_entry in _subdirs(load, directory):
         bag, bag_dir = bag_entry.name, Path(bag_entry.path)
-        problem = name_issue(bag, "data bag name")
+        problem = bag_issue(bag)
         if problem:
             load.problems.append(Problem(str(bag_dir), problem))
             continue

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harness.errors import UsageError
+from harness.repo.allowlists import DEFAULT_BAG, item_issues
+from harness.repo.limits import MAX_NAME
 from harness.repo.rubyfiles import recipe_hint
 from harness.repo.runlist import RunListItem, parse_item
 from harness.repo.versions import Constraint
@@ -20,6 +22,7 @@ Issue = tuple[tuple[Any, ...], str, Any]
 NAME_RE = re.compile(r"[A-Za-z0-9_.:-]+\Z")          # the server's names (contracts.md)
 COOKBOOK_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")       # no ':' (it separates recipes)
 _NONE = type(None)
+BUILTIN_INDEXES = ("node", "role", "environment", "client")  # search indexes, not data bags
 
 SHAPES: dict[str, dict[str, Any]] = {
     "role": {"name": None, "description": "", "json_class": "Chef::Role", "chef_type": "role",
@@ -42,7 +45,18 @@ def name_issue(name: Any, what: str, pattern: re.Pattern[str] = NAME_RE) -> str 
     if name in ("", ".", "..") or not pattern.match(name):
         return (f"bad {what} {name!r}: use letters, digits, '_', '-', '.'"
                 f"{'' if pattern is COOKBOOK_RE else ', :'} (no path separators, not '..')")
+    if len(name) > MAX_NAME:
+        return f"bad {what} {name[:20]}...: {len(name)} characters, the limit is {MAX_NAME}"
     return None
+
+
+def bag_issue(bag: Any) -> str | None:
+    """Why `bag` cannot name a data bag: the name rule, and not a built-in search index."""
+    problem = name_issue(bag, "data bag name")
+    if problem is None and bag in BUILTIN_INDEXES:
+        problem = (f"bad data bag name {bag!r}: it is a built-in search index "
+                   f"({', '.join(BUILTIN_INDEXES)}); the config server refuses it")
+    return problem
 
 
 def _type_name(value: Any) -> str:
@@ -145,6 +159,8 @@ def check_item(doc: Any, bag: str, stem: str) -> tuple[dict[str, Any], list[Issu
     if out["id"] != stem:
         return out, [(("id",), f"item id {out['id']!r} does not match the file name {stem!r} "
                                f"(data bag {bag})", None)]
+    if bag == DEFAULT_BAG:
+        return out, [(keypath, message, None) for keypath, message in item_issues(out)]
     return out, []
 
 

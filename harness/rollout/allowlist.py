@@ -14,9 +14,10 @@ from pathlib import Path
 
 from yaml.nodes import Node, SequenceNode
 
-from harness.agent.allowlist import bracket_closed, in_allowlist
+from harness.agent.allowlist import in_allowlist
 from harness.errors import HarnessError, NotFound, UsageError
-from harness.repo.validate import name_issue
+from harness.repo.allowlists import pattern_issue
+from harness.repo.validate import bag_issue, name_issue
 from harness.rollout.docfile import Doc, find_file, load_doc, write_atomic
 from harness.rollout.splice import append_item, entry, insert_entry, remove_item
 
@@ -25,19 +26,19 @@ __all__ = ["DEFAULT_BAG", "add_pattern", "check_pattern", "in_allowlist", "remov
 
 
 def check_name(kind: str, name: str) -> None:
-    """Bag and item names follow the server's name rule (no separators, no `..`)."""
+    """Bag and item names follow the server's name rule (no separators, no `..`); a bag is
+    not a built-in search index (node, role, ...), which the server refuses as a bag."""
+    if kind == "data bag" and bag_issue(name) is not None:
+        raise UsageError(str(bag_issue(name)))
     if name_issue(name, kind) is not None:
         raise UsageError(f"bad {kind} name {name!r} (letters, digits, _ . : - only)")
 
 
 def check_pattern(pattern: str) -> None:
-    """A pattern is one non-empty word; an unclosed `[` is a typo (Ruby: it never matches)."""
-    if not pattern:
-        raise UsageError("empty allowlist pattern")
-    if any(ch.isspace() for ch in pattern):
-        raise UsageError(f"allowlist pattern {pattern!r} contains whitespace")
-    if not bracket_closed(pattern):
-        raise UsageError(f"allowlist pattern {pattern!r} has an unclosed '['")
+    """A pattern is one non-empty word; an unclosed `[` is a typo, not a literal bracket."""
+    problem = pattern_issue(pattern)
+    if problem:
+        raise UsageError(problem)
 
 
 def item_file(repo_dir: Path, bag: str, name: str) -> Path:

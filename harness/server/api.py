@@ -45,6 +45,11 @@ class Api:
         add("POST", "/environments/{name}/cookbook_versions", self.depsolve)
         add("POST", "/_wipe", self.wipe)
         add("POST", "/_bulk", self.bulk)
+        add("POST", "/_restore", self.stage)
+        add("POST", "/_restore/{sid}/bulk", self.staged_bulk)
+        add("POST", "/_restore/{sid}/commit", self.commit)
+        add("DELETE", "/_restore/{sid}", self.discard)
+        add("GET", "/_snapshot", self.snapshot)
         add("GET", "/agent/agent.pyz", self.agent)
 
     @staticmethod
@@ -145,6 +150,36 @@ class Api:
         body = await read_body(request)
         with paused_gc():
             return json_response(self.store.bulk(parse_json(body)))
+
+    # --- atomic restore and consistent backup ---------------------------------------------------
+    async def stage(self, request: web.Request) -> web.Response:
+        self.allow(request, Rule.ADMIN)
+        return json_response({"id": self.store.stage()}, 201)
+
+    async def staged_bulk(self, request: web.Request) -> web.Response:
+        self.allow(request, Rule.ADMIN)
+        body = await read_body(request)
+        with paused_gc():
+            return json_response(self.store.staged_bulk(request.match_info["sid"],
+                                                        parse_json(body)))
+
+    async def commit(self, request: web.Request) -> web.Response:
+        self.allow(request, Rule.ADMIN)
+        doc = await read_json(request)
+        if not isinstance(doc, dict):
+            raise UsageError("body must be an object {\"keep\": [...]}")
+        with paused_gc():
+            self.store.commit(request.match_info["sid"], doc.get("keep"))
+        return json_response({"committed": True})
+
+    async def discard(self, request: web.Request) -> web.Response:
+        self.allow(request, Rule.ADMIN)
+        self.store.discard(request.match_info["sid"])
+        return json_response({"discarded": True})
+
+    async def snapshot(self, request: web.Request) -> web.Response:
+        self.allow(request, Rule.ADMIN)
+        return raw_json(self.store.snapshot())
 
     async def agent(self, request: web.Request) -> web.Response:
         self.allow(request, Rule.AGENT)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.errors import UsageError
 from harness.repo.documents import BUILTIN, check_name, normalise
+from harness.server.docs import encoded
 from harness.server.fields import Doc, Fields, checked_item, search_fields
 
 BULK_KINDS = {"environments": "environment", "roles": "role", "nodes": "node",
@@ -21,7 +22,8 @@ class BulkPlan:
     """A checked batch: documents ready to store, the bags they need, the raw cookbooks
     (checked by the cookbook store, which must see the files), and counts per key."""
 
-    ready: list[tuple[str, str, Doc, Fields]] = field(default_factory=list)  # kind, name, ...
+    # kind, name, document, search fields, its JSON
+    ready: list[tuple[str, str, Doc, Fields, bytes]] = field(default_factory=list)
     bags: list[str] = field(default_factory=list)
     cookbooks: object = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -42,7 +44,8 @@ def plan_bulk(batch: object) -> BulkPlan:
             raise UsageError(f"bulk {kinds} must be an object {{name: document}}")
         for name, doc in docs.items():
             normal = normalise(kind, check_name(name, kind), doc)
-            plan.ready.append((kind, name, normal, search_fields(kind, normal)))
+            plan.ready.append((kind, name, normal, search_fields(kind, normal),
+                               encoded(f"{kind} {name}", normal)))
         plan.counts[kinds] = len(docs)
     bags = batch.get("data", {})
     if not isinstance(bags, dict) or not all(isinstance(i, dict) for i in bags.values()):
@@ -51,7 +54,9 @@ def plan_bulk(batch: object) -> BulkPlan:
         if check_name(bag, "data bag") in BUILTIN:
             raise UsageError(f"bad data bag name {bag!r}: it is a built-in search index")
         for item, doc in items.items():
-            plan.ready.append((bag, item, *checked_item(bag, item, doc)))
+            normal, fields = checked_item(bag, item, doc)
+            plan.ready.append((bag, item, normal, fields,
+                               encoded(f"data bag item {bag}/{item}", normal)))
         plan.bags.append(bag)
     plan.counts["data"] = sum(map(len, bags.values()))
     return plan

@@ -10,12 +10,20 @@ from collections.abc import Iterable
 
 from harness.errors import Frozen, NotFound, UsageError
 from harness.repo.documents import CHECKSUM_RE, check_name, normalise_manifest
+from harness.repo.limits import (
+    MAX_FILE_BYTES,
+    MAX_REPORT_BYTES,
+    MAX_REPORTS,
+    MAX_VERSION,
+    path_conflicts,
+    path_issue,
+    size_issue,
+)
 from harness.repo.versions import Version
+from harness.server.docs import dumps, encoded
 from harness.server.fields import Doc
 
 Manifests = dict[str, dict[str, Doc]]  # cookbook -> version -> manifest
-
-MAX_REPORTS = 100  # per node; the oldest are dropped
 
 
 def _checksum(checksum: object) -> str:
@@ -31,11 +39,35 @@ def newest_first(versions: Iterable[str]) -> list[str]:
 class CookbookStore:
     """Cookbook versions, the files they list, and converge reports."""
 
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: threading.RLock, files: dict[str, bytes] | None = None) -> None:
         self._lock = lock
         self._cookbooks: Manifests = {}
-        self._files: dict[str, bytes] = {}
+        self._files: dict[str, bytes] = {} if files is None else files  # staging shares it
         self._reports: dict[str, list[Doc]] = {}
+
+    def adopt(self, staged: CookbookStore, nodes: set[str], pinned: Iterable[Doc]) -> None:
+        """Take staged's cookbook versions in place of ours (lock held); keep the reports of
+        `nodes` only, and the files that a cookbook version (or a `pinned` manifest of a
+        restore still being staged) lists."""
+        self._cookbooks = staged._cookbooks
+        self._reports = {n: r for n, r in self._reports.items() if n in nodes}
+        wanted = {f["checksum"] for versions in self._cookbooks.values()
+                  for manifest in versions.values() for f in manifest["files"]}
+        wanted.update(f["checksum"] for manifest in pinned for f in manifest["files"])
+        for checksum in self._files.keys() - wanted:
+            del self._files[checksum]
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The file store itself (a staging store shares it)."""
+        return self._files
+
+    def snapshot(self) -> bytes:
+        """{cookbook: {version: manifest}} as JSON (lock held by the caller)."""
+        return dumps(self._cookbooks)
+
+    def manifests(self) -> Iterable[Doc]:
+        return [m for versions in self._cookbooks.values() for m in versions.values()]
 
     def wipe(self) -> None:
         with self._lock:
@@ -95,9 +127,12 @@ class CookbookStore:
         cookbook = check_name(name, "cookbook")
         if ":" in cookbook:
             raise UsageError(f"bad cookbook name {name!r}: ':' separates recipe names")
-        if not isinstance(version, str):
-            raise UsageError(f"cookbook {name}: version must be a string")
-        return normalise_manifest(cookbook, version, doc)
+        if not isinstance(version, str) or len(version) > MAX_VERSION:
+            raise UsageError(f"cookbook {name}: version must be a string of at most "
+                             f"{MAX_VERSION} characters")
+        manifest = normalise_manifest(cookbook, version, doc)
+        _check_limits(manifest)
+        return manifest
 
     def _admissible(self, manifest: Doc) -> bool:
         """Raise unless manifest may be stored (lock held); True if it changes nothing."""
@@ -148,6 +183,9 @@ class CookbookStore:
         """Store many files; every checksum is verified before any is stored. Returns how
         many were new."""
         for checksum, data in files.items():
+            if len(data) > MAX_FILE_BYTES:
+                raise UsageError(f"file {checksum} is {len(data):,} bytes; the limit is "
+                                 f"{MAX_FILE_BYTES:,}")
             actual = hashlib.sha256(data).hexdigest()
             if actual != _checksum(checksum):
                 raise UsageError(f"checksum mismatch: body has sha256 {actual}, not {checksum}")
@@ -167,6 +205,9 @@ class CookbookStore:
     def add_report(self, node: str, report: object) -> None:
         if not isinstance(report, dict):
             raise UsageError("a converge report must be an object")
+        problem = size_issue(len(dumps(report)), "a converge report", MAX_REPORT_BYTES)
+        if problem:
+            raise UsageError(problem)
         with self._lock:
             reports = self._reports.setdefault(check_name(node, "node"), [])
             reports.append(report)
@@ -176,3 +217,23 @@ class CookbookStore:
         """Reports of node, oldest first."""
         with self._lock:
             return list(self._reports.get(node, []))
+
+
+def _check_limits(manifest: Doc) -> None:
+    """What backup must be able to write and restore to read (harness.repo.limits): the
+    metadata and attribute files as documents, file paths that fit a directory tree."""
+    what = f"cookbook {manifest['name']} {manifest['version']}"
+    encoded(f"{what} metadata", manifest["metadata"])
+    for level, attributes in manifest["attributes"].items():
+        encoded(f"{what} attributes/{level}", attributes)
+    for entry in manifest["files"]:
+        problem = path_issue(entry["path"])
+        if problem:
+            raise UsageError(f"{what}: file path {entry['path'][:40]!r}: {problem}")
+        if entry["size"] > MAX_FILE_BYTES:
+            raise UsageError(f"{what}: {entry['path']} is {entry['size']:,} bytes; the "
+                             f"limit is {MAX_FILE_BYTES:,}")
+    clashes = path_conflicts(entry["path"] for entry in manifest["files"])
+    if clashes:
+        raise UsageError(f"{what}: {clashes[0]} is listed as a file and as a directory of "
+                         "other files; no directory tree can hold both")

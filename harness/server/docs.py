@@ -13,6 +13,7 @@ import threading
 
 from harness.errors import AlreadyExists, NotFound, UsageError
 from harness.repo.documents import BUILTIN, check_name, normalise
+from harness.repo.limits import size_issue, value_issue
 from harness.server.fields import Doc, Fields, checked_item, flatten, search_fields
 from harness.server.search import Index
 
@@ -22,6 +23,21 @@ _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 def dumps(doc: object) -> bytes:
     """Compact wire JSON (one shared encoder: json.dumps(**options) builds one per call)."""
     return _compact(doc).encode()
+
+
+def encoded(what: str, doc: Doc) -> bytes:
+    """The stored form of a checked document, refused when it breaks a limit of
+    harness.repo.limits (depth, text, size): the same limits `harness validate` applies."""
+    issue = value_issue(doc)
+    if issue:
+        keypath, message = issue
+        where = "".join(f"[{k!r}]" for k in keypath)
+        raise UsageError(f"{what}{where}: {message}")
+    raw = dumps(doc)
+    problem = size_issue(len(raw), what)
+    if problem:
+        raise UsageError(problem)
+    return raw
 
 
 def _hash(token: str) -> str:
@@ -79,18 +95,23 @@ class DocumentStore:
     def put(self, kind: str, name: str, doc: object, *, create: bool = False) -> bool:
         """Create or replace; create=True refuses an existing name. True if created."""
         normal = normalise(kind, check_name(name, kind), doc)
+        raw = encoded(f"{kind} {name}", normal)
         with self._lock:
             index = self._indexes[kind]
             exists = name in index.docs
             if create and exists:
                 raise AlreadyExists(f"{kind} {name!r} already exists")
-            self.store(kind, name, normal, search_fields(kind, normal))
+            self.store(kind, name, normal, search_fields(kind, normal), raw)
             return not exists
 
-    def store(self, kind: str, name: str, doc: Doc, fields: Fields) -> None:
-        """Store a checked document (lock held)."""
+    def store(self, kind: str, name: str, doc: Doc, fields: Fields,
+              raw: bytes | None = None) -> None:
+        """Store a checked document (lock held), with its JSON when the caller has it."""
         self._index(kind).put(name, doc, fields)
-        self._raw.pop((kind, name), None)
+        if raw is None:
+            self._raw.pop((kind, name), None)
+        else:
+            self._raw[(kind, name)] = raw
 
     def delete(self, kind: str, name: str) -> Doc:
         if kind == "environment" and name == "_default":
@@ -174,11 +195,12 @@ class DocumentStore:
 
     def put_item(self, bag: str, item: str, doc: object, *, create: bool = False) -> bool:
         normal, fields = checked_item(bag, item, doc)
+        raw = encoded(f"data bag item {bag}/{item}", normal)
         with self._lock:
             exists = item in self._bag(bag).docs
             if create and exists:
                 raise AlreadyExists(f"item {item!r} already exists in data bag {bag!r}")
-            self.store(bag, item, normal, fields)
+            self.store(bag, item, normal, fields, raw)
             return not exists
 
     def delete_item(self, bag: str, item: str) -> Doc:
@@ -215,6 +237,43 @@ class DocumentStore:
         doc = normalise("environment", "_default",
                         {"description": "The default environment"})
         self.store("environment", "_default", doc, flatten(doc))
+
+    # --- the whole collection: restore's swap, backup's snapshot ------------------------------
+    def adopt(self, staged: DocumentStore, keep: frozenset[str] = frozenset()) -> None:
+        """Take staged's roles, environments, nodes and data bags in place of ours (lock
+        held): kinds in `keep` keep ours, with staged's laid over them. Clients are always
+        kept (their tokens are in use); staged clients we do not have are added."""
+        for kind in ("node", "role", "environment"):
+            if kind not in keep:
+                self._indexes[kind] = staged._indexes[kind]
+                self._raw = {k: v for k, v in self._raw.items() if k[0] != kind}
+            else:
+                for name, doc in staged._indexes[kind].docs.items():
+                    self.store(kind, name, doc, search_fields(kind, doc))
+        self._raw = {k: v for k, v in self._raw.items() if k[0] in BUILTIN}
+        self._bags = staged._bags
+        for name, digest in staged._token_of.items():
+            if name not in self._token_of:
+                doc = staged._indexes["client"].docs[name]
+                self.store("client", name, doc, flatten(doc))
+                self._tokens[digest], self._token_of[name] = name, digest
+        self._raw.update((k, v) for k, v in staged._raw.items()
+                         if k[0] not in keep and k[0] != "client")
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every collection as one JSON object of its documents, taken at one instant
+        (lock held by the caller): {"roles": b'{"web":{...}}', ..., "data": b'{bag: {...}}'}."""
+        out = {}
+        for kinds, kind in (("environments", "environment"), ("roles", "role"),
+                            ("nodes", "node"), ("clients", "client")):
+            out[kinds] = self._members(kind)
+        out["data"] = b"{" + b",".join(dumps(bag) + b":" + self._members(bag)
+                                       for bag in sorted(self._bags)) + b"}"
+        return out
+
+    def _members(self, kind: str) -> bytes:
+        return b"{" + b",".join(dumps(name) + b":" + self._json(kind, name)
+                                for name in self._index(kind).sorted_ids()) + b"}"
 
     def wipe(self) -> None:
         """Delete every document but the clients (the first step of a restore)."""

@@ -30,6 +30,23 @@ def _int(request: web.Request, key: str, default: int, maximum: int) -> int:
     return number
 
 
+async def _parts(request: web.Request) -> dict[str, bytes]:
+    """{part name: content} of a multipart body (413 past MAX_BODY in total)."""
+    files: dict[str, bytes] = {}
+    total = 0
+    async for part in await request.multipart():
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            raise UsageError("want one part per file, named by its sha256 (not nested)")
+        chunks: list[bytes] = []
+        while chunk := await part.read_chunk(1 << 16):
+            total += len(chunk)
+            if total > MAX_BODY:
+                raise HttpError(f"body larger than {MAX_BODY} bytes", status=413)
+            chunks.append(chunk)
+        files[part.name] = b"".join(chunks)
+    return files
+
+
 class DataRoutes:
     """Handlers sharing Api's store and helpers."""
 
@@ -155,18 +172,10 @@ class DataRoutes:
         if not request.content_type.startswith("multipart/"):
             raise UsageError("want multipart/form-data with one part per file, named by its "
                              "sha256")
-        files: dict[str, bytes] = {}
-        total = 0
-        async for part in await request.multipart():
-            if not isinstance(part, BodyPartReader) or part.name is None:
-                raise UsageError("want one part per file, named by its sha256 (not nested)")
-            chunks: list[bytes] = []
-            while chunk := await part.read_chunk(1 << 16):
-                total += len(chunk)
-                if total > MAX_BODY:
-                    raise HttpError(f"body larger than {MAX_BODY} bytes", status=413)
-                chunks.append(chunk)
-            files[part.name] = b"".join(chunks)
+        try:
+            files = await _parts(request)
+        except (ValueError, AssertionError, RuntimeError) as err:  # aiohttp's parser on garbage
+            raise UsageError(f"malformed multipart body: {err}") from None
         return json_response({"stored": self.store.put_files(files)}, 201)
 
     async def get_file(self, request: web.Request) -> web.Response:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import stat
 import threading
 from pathlib import Path
 
 from aiohttp import web
 
 from harness.errors import UsageError
+from harness.repo.limits import MIN_TOKEN
 from harness.server.api import AgentSource
 from harness.server.app import build_app
 from harness.server.store import Store
+from harness.server.wire import JsonErrorServer
 
 
 class ConfigServer:
@@ -83,6 +86,10 @@ class ConfigServer:
         app = build_app(self.store, self.admin_token, self._agent_pyz)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
+        # parser errors (a URL over 8190 bytes) answered in JSON too: see JsonErrorServer
+        server = self._runner.server
+        if server is not None:
+            server.__class__ = JsonErrorServer
         try:
             await web.TCPSite(self._runner, self.host, self.port).start()
         except BaseException:
@@ -107,15 +114,29 @@ class ConfigServer:
 
 
 def admin_token(token_file: Path) -> str:
-    """Read the admin token, or write a fresh random one (mode 0600) when the file is missing."""
+    """Read the admin token, or write a fresh random one (mode 0600) when the file is missing.
+
+    An existing file must be readable by its owner only and hold at least MIN_TOKEN
+    characters, as ssh refuses a private key others can read ("UNPROTECTED PRIVATE KEY
+    FILE"): the admin token may wipe the server and read every secret on it."""
     try:
-        token = token_file.read_text().strip()
-        if token:
-            return token
+        with open(token_file, encoding="utf-8") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            token = f.read().strip()
     except FileNotFoundError:
-        pass
-    except OSError as err:
-        raise UsageError(f"cannot read token file: {err.strerror}", path=str(token_file)) from None
+        token, mode = "", 0
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read token file: {reason}", path=str(token_file)) from None
+    if token:
+        if mode & 0o077:
+            raise UsageError(f"token file is readable by others (mode {stat.S_IMODE(mode):04o}): "
+                             "chmod 600 it", path=str(token_file))
+        if len(token) < MIN_TOKEN:
+            raise UsageError(f"admin token is {len(token)} characters; use at least "
+                             f"{MIN_TOKEN} (or delete the file: serve writes a random one)",
+                             path=str(token_file))
+        return token
     token = secrets.token_urlsafe(32)
     try:
         fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -9,7 +9,9 @@ AlreadyExists, Frozen, SolveError, UsageError); status.py maps them to HTTP.
 """
 from __future__ import annotations
 
+import secrets
 import threading
+from collections import OrderedDict
 
 from harness.errors import NotFound, UsageError
 from harness.server.bulk import plan_bulk
@@ -19,15 +21,25 @@ from harness.server.fields import Doc
 from harness.server.policy import compile_for
 
 __all__ = ["Store", "dumps"]
+MAX_STAGED = 2  # restores being staged at once; beginning another drops the oldest
+KEEPABLE = {"nodes": "node", "roles": "role", "environments": "environment"}
 
 
 class Store:
     """Thread-safe in-memory state of one config server."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self.docs = DocumentStore(self._lock)
-        self.cookbook_store = CookbookStore(self._lock)
+    def __init__(self, *, share: Store | None = None) -> None:
+        """A store; `share`: a staging store for a restore into that one (its lock, its files)."""
+        lock: threading.RLock = threading.RLock() if share is None else share.lock
+        files = None if share is None else share.cookbook_store.files
+        self._lock = lock
+        self.docs = DocumentStore(lock)
+        self.cookbook_store: CookbookStore = CookbookStore(lock, files)
+        self._staged: OrderedDict[str, Store] = OrderedDict()
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
 
     # --- documents (docs.py) --------------------------------------------------------------------
     def names(self, kind: str) -> list[str]:
@@ -164,12 +176,64 @@ class Store:
             plan.counts["cookbooks"] = self.put_manifests(plan.cookbooks)
             for bag in plan.bags:
                 self.docs.ensure_bag(bag)
-            for kind, name, doc, fields in plan.ready:
+            for kind, name, doc, fields, raw in plan.ready:
                 if kind == "client" and self.docs.client_for_name(name) is None:
                     self.docs.create_client(name, validator=doc["validator"])
                 else:
-                    self.docs.store(kind, name, doc, fields)
+                    self.docs.store(kind, name, doc, fields, raw)
         return plan.counts
+
+    # --- atomic restore: stage the new content, then swap it in at once ---------------------------
+    def stage(self) -> str:
+        """Begin a restore: an empty staging store (sharing our files) filled by staged_bulk
+        and swapped in by commit. Returns its id."""
+        with self._lock:
+            while len(self._staged) >= MAX_STAGED:
+                self._staged.popitem(last=False)
+            sid = secrets.token_hex(8)
+            self._staged[sid] = Store(share=self)
+            return sid
+
+    def _staging(self, sid: str) -> Store:
+        staged = self._staged.get(sid)
+        if staged is None:
+            raise NotFound(f"no restore {sid!r} being staged (committed, discarded, or "
+                           f"dropped: at most {MAX_STAGED} are staged at once)")
+        return staged
+
+    def staged_bulk(self, sid: str, batch: object) -> dict[str, int]:
+        with self._lock:
+            staged = self._staging(sid)
+        return staged.bulk(batch)
+
+    def commit(self, sid: str, keep: object = None) -> None:
+        """Swap the staged content in, all at once: every reader sees the old content or the
+        new, never a mix. `keep` lists kinds (nodes, roles, environments) whose current
+        documents stay, with the staged ones laid over them; clients always stay."""
+        keep = [] if keep is None else keep
+        if not isinstance(keep, list) or not set(map(str, keep)) <= KEEPABLE.keys():
+            raise UsageError(f"keep must be a list of {', '.join(KEEPABLE)}")
+        with self._lock:
+            self._staging(sid)
+            staged = self._staged.pop(sid)
+            self.docs.adopt(staged.docs, frozenset(KEEPABLE[k] for k in keep))
+            pinned = [m for other in self._staged.values()
+                      for m in other.cookbook_store.manifests()]
+            self.cookbook_store.adopt(staged.cookbook_store, set(self.docs.names("node")),
+                                      pinned)
+
+    def discard(self, sid: str) -> None:
+        with self._lock:
+            self._staging(sid)
+            del self._staged[sid]
+
+    def snapshot(self) -> bytes:
+        """Everything but file contents, as one JSON object taken under the lock (backup's
+        consistent view; the shape of a POST /_bulk body)."""
+        with self._lock:
+            parts = self.docs.snapshot()
+            parts["cookbooks"] = self.cookbook_store.snapshot()
+        return b"{" + b",".join(dumps(k) + b":" + v for k, v in parts.items()) + b"}"
 
     def wipe(self) -> None:
         """Delete everything but the clients (the first step of a restore)."""

@@ -12,6 +12,8 @@ import fnmatch as python_fnmatch
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.agent.allowlist import bracket_closed, fnmatch, in_allowlist
 from harness.rollout import allowlist as host
@@ -68,3 +70,13 @@ def test_host_uses_the_agent_matcher():
     assert in_allowlist({"patterns": ["web0[^1-3]*"]}, "web05.example.com")
     with pytest.raises(Exception, match="unclosed"):
         host.check_pattern("web0[1-3")
+
+
+@given(st.text(alphabet="ab[]^!\\-*?.", max_size=12))
+def test_repo_validate_and_agent_agree_on_unclosed_brackets(pattern):
+    """`harness validate` (harness/repo/allowlists.py) refuses exactly the patterns the
+    agent's Ruby File.fnmatch? port can never match through: the repo model may not import
+    the agent, so the rule exists twice and must not drift."""
+    from harness.repo.allowlists import bracket_closed as repo_bracket_closed
+
+    assert repo_bracket_closed(pattern) == bracket_closed(pattern)

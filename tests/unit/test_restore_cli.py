@@ -92,8 +92,9 @@ def test_serve_reuses_an_existing_token(tmp_path, monkeypatch):
     from harness.server import serve
 
     token_file = tmp_path / "t"
-    token_file.write_text("kept-token\n")
-    assert serve.admin_token(token_file) == "kept-token"
+    token_file.write_text("kept-token-of-20-chars\n")
+    token_file.chmod(0o600)
+    assert serve.admin_token(token_file) == "kept-token-of-20-chars"
     fresh = serve.admin_token(tmp_path / "new")
     assert len(fresh) > 30 and (tmp_path / "new").read_text().strip() == fresh
 
@@ -133,7 +134,7 @@ def test_restore_with_a_wrong_token(tmp_path, capsys, server):
     (tmp_path / "t").write_text("wrong")
     code, err, _ = run(capsys, "restore", "--server", server.url, "--token-file",
                        str(tmp_path / "t"), "--repo", str(_repo(tmp_path / "repo")))
-    assert code == 1 and err == ["harness: POST /_wipe: 401 unknown token"]
+    assert code == 1 and err == ["harness: POST /file_store/missing: 401 unknown token"]
 
 
 def test_backup_into_a_directory_that_is_not_a_backup(tmp_path, capsys, server):

@@ -104,6 +104,11 @@ MATRIX = [
     ("GET", "/reports/nodes/web1/runs", None, {ADMIN}),
     ("GET", "/agent/agent.pyz", None, {VALIDATOR, WEB1, WEB2, WEB3, ADMIN}),
     ("POST", "/_wipe", {}, {ADMIN}),
+    ("POST", "/_restore", {}, {ADMIN}),
+    ("POST", "/_restore/x/bulk", {}, {ADMIN}),
+    ("POST", "/_restore/x/commit", {}, {ADMIN}),
+    ("DELETE", "/_restore/x", None, {ADMIN}),
+    ("GET", "/_snapshot", None, {ADMIN}),
 ]
 
 
@@ -114,8 +119,8 @@ def test_auth_matrix(server, http, method, path, body, allowed):
         _setup(server.store)
         raw = body if isinstance(body, bytes) else None
         status, doc = call(http, server, method, path, None if raw else body, who, raw)
-        if who in allowed:
-            assert status < 300, (who, status, doc)
+        if who in allowed:  # a staged restore "x" does not exist: the admin gets past auth
+            assert status < 300 or (status == 404 and "/_restore/x" in path), (who, status, doc)
         else:
             assert status == (401 if who == ANON else 403), (who, status, doc)
             assert isinstance(doc["error"], list) and doc["error"][0]

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from harness.errors import AlreadyExists, Frozen, NotFound, SolveError, UsageError
+from harness.repo.limits import MAX_REPORTS
 from harness.server.status import status_of
 from harness.server.store import Store
 
@@ -200,12 +201,13 @@ def test_policy_and_depsolver_use_compile_policy():
         store.policy("nope")
 
 
-def test_reports_keep_the_newest_hundred():
+def test_reports_keep_the_newest_max_reports():
     store = Store()
-    for i in range(105):
+    for i in range(MAX_REPORTS + 5):
         store.add_report("web1", {"n": i})
     reports = store.reports("web1")
-    assert len(reports) == 100 and reports[0] == {"n": 5} and reports[-1] == {"n": 104}
+    assert len(reports) == MAX_REPORTS and reports[0] == {"n": 5}
+    assert reports[-1] == {"n": MAX_REPORTS + 4}
     with pytest.raises(UsageError):
         store.add_report("web1", [])
 
