@@ -38,7 +38,7 @@ def write_repo(root: Path, out: Path, recipe_tail: str = "") -> Path:
     (book / "files/index.html").write_text("<h1>hi</h1>\n")
     (book / "recipes/default.py").write_text(
         f"directory({str(out)!r}, mode='0755')\n"
-        "peers = search('node', 'role:web')\n"
+        "peers = search('node', 'roles:web')\n"
         "creds = data_bag_item('secrets', 'db')\n"
         f"template({str(out / 'web.conf')!r}, source='web.conf.j2', mode='0640',\n"
         "         variables={'peers': [p['name'] for p in peers], 'pw': creds['password']})\n"
@@ -103,7 +103,7 @@ def test_register_converge_idempotent_and_reports(tmp_path, server):
     assert (out / "index.html").read_text() == "<h1>hi</h1>\n"
     report = json.loads(first.stdout.strip().splitlines()[-1])
     assert report["status"] == "success" and len(report["changed"]) == 3
-    assert report["searches"] == [{"index": "node", "query": "role:web", "names": ["web-1"]}]
+    assert report["searches"] == [{"index": "node", "query": "roles:web", "names": ["web-1"]}]
     assert "  * template[" in first.stdout
 
     second = agent(tmp_path, "converge", "--json")
