@@ -90,7 +90,7 @@ def search_fields(kind: str, doc: Doc) -> Fields:
     attributes, and `role` / `recipe` from the node's own run list (the entries as written,
     recipe versions dropped), while `roles` / `recipes` are the expanded lists a converge
     saves in automatic attributes. `recipes` also carries each recipe's other spelling
-    (`cb` <-> `cb::default`), as Chef's RecipeList#with_duplicate_names saves it."""
+    (`cb` <-> `cb::default`), as Chef's VersionedRecipeList#with_duplicate_names saves it."""
     if kind != "node":
         return flatten(doc)
     fields = flatten_layers([doc[level] for level in ("default", "normal", "override",
@@ -110,7 +110,7 @@ def search_fields(kind: str, doc: Doc) -> Fields:
 
 
 def with_duplicate_names(recipe: str) -> tuple[str, ...]:
-    """Chef's RecipeList#with_duplicate_names for one recipe: `cb::default` and `cb` both."""
+    """Chef's VersionedRecipeList#with_duplicate_names for one recipe: `cb::default` and `cb` both."""
     if recipe.endswith("::default"):
         return recipe.removesuffix("::default"), recipe
     if "::" in recipe:
