@@ -93,10 +93,12 @@ def main() -> None:
                                     body=json.dumps({"name": name}).encode())
                 return str(json.loads(resp.data)["token"])
 
-            nodes = {f"web-{n:04d}": _node(f"web-{n:04d}") for n in range(args.nodes)}
-            resp = http.request("POST", url + "/_bulk", headers=admin,
-                                body=json.dumps({"nodes": nodes}).encode())
-            assert resp.status == 200, resp.data
+            names = [f"web-{n:04d}" for n in range(args.nodes)]
+            for first in range(0, len(names), 1000):  # a bulk body stays under 4 MiB
+                nodes = {name: _node(name) for name in names[first:first + 1000]}
+                resp = http.request("POST", url + "/_bulk", headers=admin,
+                                    body=json.dumps({"nodes": nodes}).encode())
+                assert resp.status == 200, resp.data
             writer = token("bench-0")
             http.request("PUT", url + "/nodes/bench-0", headers=admin,
                          body=json.dumps(_node("bench-0")).encode())
