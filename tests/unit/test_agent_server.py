@@ -113,7 +113,7 @@ def test_register_converge_idempotent_and_reports(tmp_path, server):
     saved = admin.get("/nodes/web-1")
     assert saved["automatic"]["roles"] == ["web"] and saved["automatic"]["ipaddress"]
     assert [r["name"] for r in admin.search("node", "web_workers:4")] == ["web-1"]
-    assert [r["name"] for r in admin.search("node", "recipe:web")] == ["web-1"]
+    assert [r["name"] for r in admin.search("node", "recipes:web")] == ["web-1"]
 
 
 def test_failing_resource_exits_1_and_posts_a_failure(tmp_path, server):
