@@ -86,10 +86,12 @@ def _phrase(value: str) -> str:
 
 
 def matching_nodes(client: Any, *, role: str | None = None, from_env: str | None = None) -> list[str]:
-    """Names of the nodes that have role (expanded or listed) or live in from_env."""
+    """Names of the nodes that list role in their run list, or live in from_env. knife role
+    flip searches `role:R` (knife-flip's roleflip.rb), which Chef indexes from the node's own
+    run list (Chef::Node#to_hash), not the expanded `roles`."""
     if role:
         check_name("role", role)
-        query = f"role:{_phrase(role)} OR run_list:{_phrase(f'role[{role}]')}"
+        query = f"role:{_phrase(role)}"
     elif from_env:
         check_name("environment", from_env)
         environment(client, from_env)

@@ -15,7 +15,7 @@ from harness.errors import AlreadyExists, NotFound, UsageError
 from harness.repo.documents import BUILTIN, check_name, normalise
 from harness.repo.limits import size_issue, value_issue
 from harness.server.fields import Doc, Fields, checked_item, flatten, search_fields
-from harness.server.search import Index
+from harness.server.search import Budget, Index
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -216,12 +216,20 @@ class DocumentStore:
         with self._lock:
             return [*BUILTIN, *sorted(self._bags)]
 
-    def search(self, index: str, q: str, start: int = 0,
-               rows: int = 1000) -> tuple[int, list[bytes]]:
-        """(total, page of matching documents as JSON), sorted by name/id."""
+    def search(self, index: str, q: str, start: int = 0, rows: int = 1000, *,
+               budget_s: float | None = None,
+               visible: frozenset[str] | None = None) -> tuple[int, list[bytes]]:
+        """(total, page of matching documents as JSON), sorted by name/id. The lock is held
+        only in bursts (search.py), so writes go on meanwhile; budget_s bounds the time;
+        visible (when given) is every id the caller may see."""
         with self._lock:
-            ids = self._index(index).search(q)
-            return len(ids), [self._json(index, i) for i in ids[start:start + rows]]
+            idx = self._index(index)
+        ids = idx.search(q, Budget(budget_s, self._lock))
+        if visible is not None:
+            ids = [i for i in ids if i in visible]
+        with self._lock:  # a document deleted since it matched is left out
+            rows_json = [self._json(index, i) for i in ids[start:start + rows] if i in idx.docs]
+        return len(ids), rows_json
 
     def search_docs(self, index: str, q: str) -> list[Doc]:
         """Every matching document (in-process callers)."""

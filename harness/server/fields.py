@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.repo.documents import check_name, normalise_item
+from harness.repo.runlist import parse_item
 
 Doc = dict[str, Any]
 Fields = dict[str, set[str]]
@@ -85,7 +86,11 @@ def _leaf(out: dict[str, set[str]], path: str, key: str, value: object) -> None:
 
 
 def search_fields(kind: str, doc: Doc) -> Fields:
-    """The document flattened; nodes get Chef's merged-attribute view."""
+    """The document flattened; nodes get Chef's index view (Chef::Node#to_hash): merged
+    attributes, and `role` / `recipe` from the node's own run list (the entries as written,
+    recipe versions dropped), while `roles` / `recipes` are the expanded lists a converge
+    saves in automatic attributes. `recipes` also carries each recipe's other spelling
+    (`cb` <-> `cb::default`), as Chef's VersionedRecipeList#with_duplicate_names saves it."""
     if kind != "node":
         return flatten(doc)
     fields = flatten_layers([doc[level] for level in ("default", "normal", "override",
@@ -93,17 +98,24 @@ def search_fields(kind: str, doc: Doc) -> Fields:
     fields["name"] = {doc["name"]}
     fields["chef_environment"] = {doc["chef_environment"]}
     fields["run_list"] = set(doc["run_list"])
-    automatic = doc["automatic"]
-    roles, recipes = automatic.get("roles", []), automatic.get("recipes", [])
-    fields["role"] = {str(r) for r in roles} if isinstance(roles, list) else set()
-    fields["recipe"] = set()
-    for entry in recipes if isinstance(recipes, list) else ():
-        recipe = str(entry)
-        cb, _, short = recipe.partition("::")
-        fields["recipe"].update({recipe, cb} if short in ("", "default") else {recipe})
-        if not short:
-            fields["recipe"].add(f"{cb}::default")
+    fields["role"], fields["recipe"] = set(), set()
+    for entry in doc["run_list"]:
+        item = parse_item(entry)
+        fields[item.type].add(item.name)
+    recipes = doc["automatic"].get("recipes")
+    if isinstance(recipes, list):
+        fields.setdefault("recipes", set()).update(
+            name for recipe in recipes for name in with_duplicate_names(str(recipe)))
     return fields
+
+
+def with_duplicate_names(recipe: str) -> tuple[str, ...]:
+    """Chef's VersionedRecipeList#with_duplicate_names for one recipe: `cb::default` and `cb` both."""
+    if recipe.endswith("::default"):
+        return recipe.removesuffix("::default"), recipe
+    if "::" in recipe:
+        return (recipe,)
+    return recipe, f"{recipe}::default"
 
 
 def checked_item(bag: str, item: object, doc: object) -> tuple[Doc, Fields]:

@@ -5,6 +5,10 @@ into JSON by the middleware in wire.py).
 """
 from __future__ import annotations
 
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 from aiohttp import BodyPartReader, web
 
 from harness.errors import UsageError
@@ -12,9 +16,11 @@ from harness.repo.documents import check_name
 from harness.server.api import Api
 from harness.server.auth import Rule
 from harness.server.status import HttpError
-from harness.server.wire import MAX_BODY, json_response, raw_json, read_json
+from harness.server.wire import MAX_BODY, WHO, json_response, raw_json, read_json
 
 MAX_ROWS = 10_000
+SEARCH_BUDGET_S = 2.0  # one search's time (503 after it); a converge's searches take ms
+SEARCH_WORKERS = 2     # searches in parallel; more wait their turn, the event loop never does
 
 
 def _int(request: web.Request, key: str, default: int, maximum: int) -> int:
@@ -50,11 +56,17 @@ async def _parts(request: web.Request) -> dict[str, bytes]:
 class DataRoutes:
     """Handlers sharing Api's store and helpers."""
 
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, *, search_budget_s: float = SEARCH_BUDGET_S) -> None:
         self.api = api
         self.store = api.store
+        self.search_budget_s = search_budget_s
+        self._searches = ThreadPoolExecutor(SEARCH_WORKERS, thread_name_prefix="search")
+
+    async def _stop_searches(self, app: web.Application) -> None:
+        self._searches.shutdown(wait=False, cancel_futures=True)
 
     def register(self, app: web.Application) -> None:
+        app.on_cleanup.append(self._stop_searches)
         add = app.router.add_route
         add("GET", "/data", self.bags)
         add("POST", "/data", self.create_bag)
@@ -189,11 +201,18 @@ class DataRoutes:
         return json_response(self.api.urls(request, "search", self.store.indexes()))
 
     async def search(self, request: web.Request) -> web.Response:
+        """Runs in a worker thread under a time budget, so `GET /` and node writes keep
+        answering while it matches. A node sees only its own client in the client index
+        (docs/decisions.md: Chef Server's clients group has no read on other clients)."""
         self.api.allow(request, Rule.READ)
         index = self.api.name(request, "index", "search index")
         start = _int(request, "start", 0, 2**31)
         rows = _int(request, "rows", 1000, MAX_ROWS)
-        total, docs = self.store.search(index, request.query.get("q", "*:*"), start, rows)
+        who = request[WHO]
+        visible = frozenset({who.name or ""}) if index == "client" and who.kind == "node" else None
+        run = functools.partial(self.store.search, index, request.query.get("q", "*:*"), start,
+                                rows, budget_s=self.search_budget_s, visible=visible)
+        total, docs = await asyncio.get_running_loop().run_in_executor(self._searches, run)
         body = b'{"total":%d,"start":%d,"rows":[%s]}' % (total, start, b",".join(docs))
         return raw_json(body)
 

@@ -2,48 +2,26 @@
 
 Each index maps `field -> value -> {ids}` so `role:X AND chef_environment:Y` is two dict
 lookups and a set intersection; only wildcards, ranges and regexes scan one field's values.
-Queries are parsed by luqum (the Lucene grammar chef-zero accepts), never by hand.
+Queries are parsed by luqum (lucene.py), values matched by RE2 (matching.py).
+
+A search runs off the event loop and must not hold the store lock while it matches, or node
+writes would wait for it: the evaluator takes the lock (Budget.lock) only to copy a column's
+values or union posting sets, and matches with it released, checking its time budget.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from decimal import InvalidOperation
-from functools import lru_cache
 
 from luqum import tree
-from luqum.exceptions import InconsistentQueryException, ParseError
-from luqum.thread import parse
 
 from harness.errors import UsageError
 from harness.server.fields import Doc
+from harness.server.lucene import parse_query
+from harness.server.matching import Budget, regex, wildcard
+
+__all__ = ["TEXT", "Budget", "Index", "parse_query"]
 
 TEXT = "text"  # a bare term's field: every value of the document (no postings of its own)
-
-
-@lru_cache(maxsize=1024)
-def _wildcard_regex(value: str) -> re.Pattern[str]:
-    """Lucene wildcard (`*`, `?`, backslash escapes) -> an anchored regex."""
-    parts, i = [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            parts.append(re.escape(value[i + 1]))
-            i += 2
-            continue
-        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
-        i += 1
-    return re.compile("".join(parts), re.DOTALL)
-
-
-@lru_cache(maxsize=1024)
-def parse_query(q: str) -> tree.Item:
-    """luqum's tree for q; a bad query is a UsageError carrying the parser's message."""
-    try:
-        return parse(q)
-    # luqum turns a malformed boost (`0^.`) into decimal's InvalidOperation (found by hypothesis)
-    except (ParseError, InconsistentQueryException, InvalidOperation) as err:
-        raise UsageError(f"bad search query {q!r}: {err}") from None
 
 
 class Index:
@@ -108,23 +86,30 @@ class Index:
             self._sorted = sorted(self.docs)
         return self._sorted
 
-    def search(self, q: str) -> list[str]:
-        """Ids matching the Lucene query q, sorted by name."""
+    def search(self, q: str, budget: Budget | None = None) -> list[str]:
+        """Ids matching the Lucene query q, sorted by name. With a budget, the store lock
+        is taken only in short bursts and the search stops at the budget's deadline."""
+        budget = budget or Budget()
         q = q.strip() or "*:*"
-        hits = _Evaluator(self).eval(parse_query(q), TEXT)
-        if len(hits) * 8 > len(self.docs):
-            return [i for i in self.sorted_ids() if i in hits]
+        hits = _Evaluator(self, budget).eval(parse_query(q), TEXT)
+        budget.check()
+        with budget.lock:
+            if len(hits) * 8 > len(self.docs):
+                return [i for i in self.sorted_ids() if i in hits]
         return sorted(hits)
 
 
 class _Evaluator:
     """Walks luqum's tree; every node evaluates to a set of ids."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, budget: Budget) -> None:
         self.index = index
+        self.budget = budget
+        self.lock = budget.lock
 
     def all(self) -> set[str]:
-        return set(self.index.docs)
+        with self.lock:
+            return set(self.index.docs)
 
     def eval(self, node: tree.Item, field: str) -> set[str]:
         if isinstance(node, tree.SearchField):
@@ -152,8 +137,7 @@ class _Evaluator:
         if isinstance(node, tree.To):
             return self._range(field, None, node.a, True, node.include)
         if isinstance(node, tree.Regex):
-            pattern = _compile(node.value[1:-1])
-            return self._scan(field, pattern.fullmatch)
+            return self._scan(field, regex(node.value[1:-1]))
         if isinstance(node, tree.Phrase):
             return self._exact(field, tree.Term.WORD_ESCAPED_CHARS.sub(r"\1", node.value[1:-1]))
         if isinstance(node, tree.Word):
@@ -181,37 +165,59 @@ class _Evaluator:
         return hits
 
     def _columns(self, field: str) -> list[dict[str, set[str]]]:
-        postings = self.index.postings
-        if field in ("*", TEXT):
-            return list(postings.values())
-        if "*" in field or "?" in field:
-            match = _wildcard_regex(field).fullmatch
-            return [column for name, column in postings.items() if match(name)]
-        column = postings.get(field)
-        return [column] if column else []
+        """The posting columns a field (or field pattern) names; matched outside the lock."""
+        with self.lock:
+            postings = self.index.postings
+            if field in ("*", TEXT):
+                return list(postings.values())
+            if "*" not in field and "?" not in field:
+                column = postings.get(field)
+                return [column] if column else []
+            names = list(postings)
+        wanted = self._matching(names, wildcard(field))
+        with self.lock:
+            return [column for name in wanted if (column := postings.get(name))]
 
     def _word(self, field: str, node: tree.Word) -> set[str]:
         if node.value == "*":
             if field == "*":
                 return self.all()
-            return set().union(*(ids for col in self._columns(field) for ids in col.values()))
+            columns = self._columns(field)
+            with self.lock:
+                return set().union(*(ids for col in columns for ids in col.values()))
         if node.has_wildcard():
-            return self._scan(field, _wildcard_regex(node.value).fullmatch)
+            return self._scan(field, wildcard(node.value))
         return self._exact(field, node.unescaped_value)
 
     def _exact(self, field: str, value: str) -> set[str]:
         hits: set[str] = set()
-        for column in self._columns(field):
-            hits |= column.get(value, set())
+        columns = self._columns(field)
+        with self.lock:
+            for column in columns:
+                hits |= column.get(value, set())
         return hits
 
-    def _scan(self, field: str, match: Callable[[str], object]) -> set[str]:
+    def _scan(self, field: str, match: Callable[[str], bool]) -> set[str]:
+        """Ids of the values match accepts: values copied under the lock, matched without
+        it (writers proceed meanwhile), their posting sets read under it again."""
         hits: set[str] = set()
         for column in self._columns(field):
-            for value, ids in column.items():
-                if match(value):
-                    hits |= ids
+            with self.lock:
+                values = list(column)
+            wanted = self._matching(values, match)
+            with self.lock:
+                for value in wanted:
+                    hits |= column.get(value, set())
         return hits
+
+    def _matching(self, values: list[str], match: Callable[[str], bool]) -> list[str]:
+        """The values match accepts, counted against the budget."""
+        tick, out = self.budget.tick, []
+        for value in values:
+            tick()
+            if match(value):
+                out.append(value)
+        return out
 
     def _range(self, field: str, low: tree.Term | None, high: tree.Term | None,
                include_low: bool, include_high: bool) -> set[str]:
@@ -226,11 +232,3 @@ class _Evaluator:
             return True
 
         return self._scan(field, inside)
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as err:
-        raise UsageError(f"bad regular expression /{pattern}/: {err}") from None

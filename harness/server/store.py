@@ -93,9 +93,10 @@ class Store:
     def indexes(self) -> list[str]:
         return self.docs.indexes()
 
-    def search(self, index: str, q: str, start: int = 0,
-               rows: int = 1000) -> tuple[int, list[bytes]]:
-        return self.docs.search(index, q, start, rows)
+    def search(self, index: str, q: str, start: int = 0, rows: int = 1000, *,
+               budget_s: float | None = None,
+               visible: frozenset[str] | None = None) -> tuple[int, list[bytes]]:
+        return self.docs.search(index, q, start, rows, budget_s=budget_s, visible=visible)
 
     def search_docs(self, index: str, q: str) -> list[Doc]:
         return self.docs.search_docs(index, q)

@@ -38,7 +38,7 @@ def write_repo(root: Path, out: Path, recipe_tail: str = "") -> Path:
     (book / "files/index.html").write_text("<h1>hi</h1>\n")
     (book / "recipes/default.py").write_text(
         f"directory({str(out)!r}, mode='0755')\n"
-        "peers = search('node', 'role:web')\n"
+        "peers = search('node', 'roles:web')\n"
         "creds = data_bag_item('secrets', 'db')\n"
         f"template({str(out / 'web.conf')!r}, source='web.conf.j2', mode='0640',\n"
         "         variables={'peers': [p['name'] for p in peers], 'pw': creds['password']})\n"
@@ -103,7 +103,7 @@ def test_register_converge_idempotent_and_reports(tmp_path, server):
     assert (out / "index.html").read_text() == "<h1>hi</h1>\n"
     report = json.loads(first.stdout.strip().splitlines()[-1])
     assert report["status"] == "success" and len(report["changed"]) == 3
-    assert report["searches"] == [{"index": "node", "query": "role:web", "names": ["web-1"]}]
+    assert report["searches"] == [{"index": "node", "query": "roles:web", "names": ["web-1"]}]
     assert "  * template[" in first.stdout
 
     second = agent(tmp_path, "converge", "--json")
@@ -113,7 +113,7 @@ def test_register_converge_idempotent_and_reports(tmp_path, server):
     saved = admin.get("/nodes/web-1")
     assert saved["automatic"]["roles"] == ["web"] and saved["automatic"]["ipaddress"]
     assert [r["name"] for r in admin.search("node", "web_workers:4")] == ["web-1"]
-    assert [r["name"] for r in admin.search("node", "recipe:web")] == ["web-1"]
+    assert [r["name"] for r in admin.search("node", "recipes:web")] == ["web-1"]
 
 
 def test_failing_resource_exits_1_and_posts_a_failure(tmp_path, server):

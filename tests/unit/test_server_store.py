@@ -90,9 +90,10 @@ def test_node_search_fields_merge_precedence_roles_recipes_and_flattening():
     assert found("port:2") == ["web1"]
     assert found("zk_tick:1") == found("tick:1") == ["zk1"]
     assert found("role:zookeeper AND chef_environment:prod") == ["zk1"]
-    assert found("recipe:zookeeper") == found("recipe:zookeeper\\:\\:default") == ["zk1"]
-    assert found("recipe:base\\:\\:users") == ["zk1"] and found("recipe:base") == []
-    assert found("recipe:java\\:\\:default") == found("recipe:java") == ["zk1"]
+    assert found("role:base") == [] and found("roles:base") == ["zk1"]  # see test_server_fields
+    assert found("recipes:zookeeper") == found("recipes:zookeeper\\:\\:default") == ["zk1"]
+    assert found("recipes:base\\:\\:users") == ["zk1"] and found("recipes:base") == []
+    assert found("recipes:java\\:\\:default") == found("recipes:java") == ["zk1"]
     assert found('run_list:"role[zookeeper]"') == ["zk1"]
     assert found("name:*1") == ["web1", "zk1"]
     store.put("node", "zk1", {"chef_environment": "staging"})  # re-indexed on write
@@ -220,7 +221,7 @@ def test_concurrent_writes_and_searches_stay_consistent():
         try:
             for i in range(200):
                 store.put("node", f"n{k}-{i}", {"automatic": {"roles": [f"r{i % 3}"]}})
-                store.search("node", "role:r1")
+                store.search("node", "roles:r1")
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
 
@@ -230,7 +231,7 @@ def test_concurrent_writes_and_searches_stay_consistent():
     for t in threads:
         t.join()
     assert not errors
-    assert store.search("node", "role:r1")[0] == 4 * len(range(1, 200, 3))
+    assert store.search("node", "roles:r1")[0] == 4 * len(range(1, 200, 3))
 
 
 def test_bulk_applies_everything_or_nothing():
@@ -246,7 +247,7 @@ def test_bulk_applies_everything_or_nothing():
                                                           **content}]}}}}
     assert store.bulk(batch) == {"environments": 1, "roles": 1, "nodes": 1, "clients": 2,
                                  "data": 1, "cookbooks": 1}
-    assert store.search("node", "role:web")[0] == 1
+    assert store.search("node", "roles:web")[0] == 1
     assert store.bags() == ["empty", "users"] and store.items("users") == ["ops"]
     assert store.client_for_token(token)["name"] == "web1"  # an existing client keeps its token
     assert store.get("client", "web2")["validator"] is True

@@ -2,6 +2,9 @@
 # Debian's zookeeper-conf alternative (/etc/zookeeper/conf -> conf_dir).
 #
 # Members are the nodes with the cluster role in this node's environment, found by search.
+# `roles:` (plural) is the expanded run list a converge saved, as in Chef; `role:` would
+# name only roles written in a run list, and match a registered node before its first
+# converge saved its ipaddress.
 # A node is only found once its agent saved its attributes (at the start of each run), so
 # the search is lazy: it runs when zoo.cfg converges, after package[zookeeperd] installed
 # (tens of seconds into the run), not while recipes compile. Nodes of a cluster bootstrap
@@ -13,7 +16,7 @@
 # the sorted member names, so every member computes the same numbering.
 zk = node["zookeeper"]
 conf_dir = zk["conf_dir"]
-query = f"role:{zk['cluster_role']} AND chef_environment:{node.chef_environment}"
+query = f"roles:{zk['cluster_role']} AND chef_environment:{node.chef_environment}"
 
 
 def find_members():
