@@ -133,7 +133,7 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             print(f"run {run + 1}: {times[-1]:.2f}s  {summary}")
         from harness.repo import load_repo
-        from harness.server.bulk import paused_gc
+        from harness.util import paused_gc
 
         t0 = time.perf_counter()
         with paused_gc():  # as restore() does

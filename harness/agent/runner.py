@@ -83,8 +83,10 @@ class Run:
                  f"{self.node_name} (environment {env})")
         self.out("Run list: " + ", ".join(self.policy.get("expanded_run_list", [])))
         facts = self.facts if self.facts is not None else ohai.collect(self.api.url)
-        self.automatic = deep_merge(facts, {"roles": self.policy.get("roles", []),
-                                            "recipes": self.policy.get("recipes", [])})
+        self.automatic = deep_merge(facts, {
+            "roles": self.policy.get("roles", []),
+            "recipes": with_duplicate_names(self.policy.get("recipes", [])),
+            "expanded_run_list": self.policy.get("recipes", [])})
         self.ctx.node = Node(self.node_name, env, {}, levels=self.attribute_levels(),
                              roles=self.policy.get("roles", []),
                              recipes=self.policy.get("recipes", []),
@@ -197,3 +199,19 @@ def plan(run: Run) -> list[dict[str, Any]]:
 
 def load_secret(path: str | Path | None) -> bytes | None:
     return None if path is None else Path(path).read_bytes()
+
+
+def with_duplicate_names(recipes: list[str]) -> list[str]:
+    """What chef-client saves as `automatic.recipes`: Chef::Node#expand! stores
+    `expansion.recipes.with_duplicate_names` (lib/chef/node.rb): "foo::default" also as
+    "foo", "foo" also as "foo::default", "foo::bar" alone (versioned_recipe_list.rb), so a
+    search `recipes:foo` finds it either way; `expanded_run_list` keeps the qualified names."""
+    out: list[str] = []
+    for recipe in recipes:
+        if recipe.endswith("::default"):
+            out += [recipe.removesuffix("::default"), recipe]
+        elif "::" in recipe:
+            out.append(recipe)
+        else:
+            out += [recipe, f"{recipe}::default"]
+    return out

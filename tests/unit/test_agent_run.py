@@ -78,7 +78,8 @@ def test_full_run_converges_and_reports(tmp_path):
     saved = [doc for path, doc in api.puts if path == "/nodes/web-1"]
     assert len(saved) == 2, "saved at the start (for peers' search) and at the end"
     assert saved[0]["automatic"]["roles"] == ["web"]
-    assert saved[0]["automatic"]["recipes"] == ["web::default"]
+    assert saved[0]["automatic"]["recipes"] == ["web", "web::default"]  # with_duplicate_names
+    assert saved[0]["automatic"]["expanded_run_list"] == ["web::default"]
     assert saved[0]["automatic"]["ipaddress"] == "10.0.0.9"
     assert any(line.startswith("  * template[") and "(changed)" in line for line in lines)
 
@@ -222,3 +223,14 @@ def test_why_run_failure_raises_for_the_unit_layer(tmp_path):
     run.prepare()
     with pytest.raises(RecipeError, match=r"app/recipes/default.py:1\): SyntaxError"):
         run.compile()
+
+
+def test_automatic_recipes_carry_both_spellings_of_a_default_recipe():
+    """Chef::Node#expand! saves `automatic_attrs[:recipes] =
+    expansion.recipes.with_duplicate_names` (chef/chef lib/chef/node.rb); VersionedRecipeList
+    #with_duplicate_names lists "foo::default" also as "foo", "foo" also as "foo::default",
+    and "foo::bar" alone (lib/chef/run_list/versioned_recipe_list.rb)."""
+    from harness.agent.runner import with_duplicate_names
+
+    assert with_duplicate_names(["base::default", "zk::config", "apt"]) == [
+        "base", "base::default", "zk::config", "apt", "apt::default"]
