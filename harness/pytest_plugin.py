@@ -48,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where nodes keep what they write to /usr and /var: ram (an overlay on "
                          "a tmpfs, fast teardown), disk (the container's layer) or auto (ram "
                          "when the engine's host has 7 GiB or more; default)")
-    # platforms (docs/platforms.md) ---------------------------------------------------------
+    # platforms (README "Platforms", harness/nodes/platforms.py) ------------------------
     group.addoption("--platform", dest="harness_platform", default=None, metavar="NAME",
                     help="the platform every cluster's nodes run (an images/ definition, e.g. "
                          f"trixie; default: {DEFAULT_PLATFORM})")
