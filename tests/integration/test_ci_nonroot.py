@@ -86,7 +86,9 @@ def ci_user(tmp_path: Path) -> Iterator[CiUser]:
         yield CiUser(name, home, sudo_log)
     finally:
         drop_in.unlink(missing_ok=True)
+        uid = pwd.getpwnam(name).pw_uid
         _userdel(name)
+        shutil.rmtree(f"/tmp/harness-locks-{uid}", ignore_errors=True)  # the harness's locks
         group = grp.getgrnam("docker")
         assert sorted(group.gr_mem) == docker_before, "docker group membership left behind"
         with pytest.raises(KeyError):
