@@ -20,7 +20,8 @@ from harness.errors import EngineError, NotFound, ReadinessTimeout, UsageError
 from harness.nodes.bootstrap import Node, run_converge
 from harness.nodes.engine import ensure_engine
 from harness.nodes.keeper import READY, KeeperSpec, load_state, state_dir
-from harness.nodes.platforms import check_platform_name
+from harness.nodes.imagedefs import default_images_dir
+from harness.nodes.platforms import check_platform_name, platform_image_dir
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
 from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
@@ -55,13 +56,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     roles = ClusterSpec.from_args(args.roles, args.env).roles
     repo = repo_dir(args)
     _check_repo(repo, roles, args.env)
+    check_platform_name(args.platform, "--platform")
+    platform_image_dir(default_images_dir(repo), args.platform)  # unknown: exit 2 before the keeper
     state = load_state(required=False)
     if state and pid_alive(state.get("pid"), state.get("pid_start")):
         raise UsageError(f"cluster {state['cluster']} is already up here; `harness down` first")
     spec: KeeperSpec = {"name": "up-" + "-".join(roles), "repo": str(repo), "roles": roles,
                         "environment": args.env, "image": args.image,
                         "node_disk": args.node_disk,
-                        "platform": check_platform_name(args.platform, "--platform")}
+                        "platform": args.platform}
     keeper = subprocess.Popen([sys.executable, "-m", "harness.nodes.keeper", json.dumps(spec)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
