@@ -19,8 +19,8 @@ from harness.cli.common import Subparsers, add_repo, repo_dir
 from harness.errors import EngineError, NotFound, ReadinessTimeout, UsageError
 from harness.nodes.bootstrap import Node, run_converge
 from harness.nodes.engine import ensure_engine
-from harness.nodes.keeper import READY, KeeperSpec, load_state, state_dir
 from harness.nodes.imagedefs import default_images_dir
+from harness.nodes.keeper import READY, KeeperSpec, load_state, state_dir
 from harness.nodes.platforms import check_platform_name, platform_image_dir
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
