@@ -21,7 +21,7 @@ import testinfra
 from pluggy import Result
 
 from harness.errors import HarnessError, UsageError
-from harness.nodes.platforms import check_platform_name, pop_marker_platforms
+from harness.nodes.platforms import check_platform_name, left_out, pop_marker_platforms
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.removals import Removals
 from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
@@ -94,15 +94,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     current = platform(config)
     for item in items:
         marker = item.get_closest_marker("cluster")
-        if marker is None or "platforms" not in marker.kwargs:
-            continue
-        try:
-            allowed = pop_marker_platforms(dict(marker.kwargs), str(item.path))
-        except UsageError:
-            continue  # the cluster fixture fails the module with the message
-        if allowed is not None and current not in allowed:
-            item.add_marker(pytest.mark.skip(
-                reason=f"cluster(platforms={list(allowed)}) leaves out platform {current}"))
+        reason = marker and left_out(marker.kwargs, current)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:

@@ -8,6 +8,7 @@ platforms. The default platform is `harness.nodes.spec.DEFAULT_PLATFORM`, nowher
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -15,8 +16,8 @@ from harness.errors import UsageError
 from harness.nodes.imagedefs import image_inputs, load_definition
 from harness.nodes.spec import DEFAULT_PLATFORM
 
-__all__ = ["DEFAULT_PLATFORM", "Platform", "find_platforms", "platform_image_dir",
-           "check_platform_name"]
+__all__ = ["DEFAULT_PLATFORM", "Platform", "check_platform_name", "find_platforms",
+           "left_out", "platform_image_dir", "platforms_of_path", "pop_marker_platforms"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,15 @@ def pop_marker_platforms(kwargs: dict[str, object], where: str) -> tuple[str, ..
         raise UsageError(f"{where}: cluster(platforms={value!r}): give a non-empty list of "
                          "platform names, e.g. platforms=['bookworm']")
     return tuple(check_platform_name(v, where) for v in value)
+
+
+def left_out(marker_kwargs: Mapping[str, object], current: str) -> str | None:
+    """Why a module with these marker keywords does not run on `current` (a skip reason),
+    or None. A bad `platforms=` value is not a reason: the cluster fixture fails on it."""
+    try:
+        allowed = pop_marker_platforms(dict(marker_kwargs), "")
+    except UsageError:
+        return None
+    if allowed is None or current in allowed:
+        return None
+    return f"cluster(platforms={list(allowed)}) leaves out platform {current}"

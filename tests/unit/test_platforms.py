@@ -14,6 +14,7 @@ from harness.nodes.backend import cgroup_flags
 from harness.nodes.imagedefs import HARNESS_IMAGES
 from harness.nodes.platforms import (
     find_platforms,
+    left_out,
     platform_image_dir,
     platforms_of_path,
     pop_marker_platforms,
@@ -132,3 +133,11 @@ def test_check_root_names_the_user_when_sudo_needs_a_password(monkeypatch):
     monkeypatch.setattr(privilege.shutil, "which", lambda name: None)
     with pytest.raises(ImageBuildError, match="sudo is not installed"):
         privilege.check_root("harness/trixie:x")
+
+
+def test_left_out_gives_the_skip_reason_only_for_excluded_platforms():
+    assert left_out({"web": 1}, "trixie") is None
+    assert left_out({"platforms": ["trixie"]}, "trixie") is None
+    assert left_out({"platforms": ["trixie"]}, "bookworm") == \
+        "cluster(platforms=['trixie']) leaves out platform bookworm"
+    assert left_out({"platforms": "trixie"}, "bookworm") is None   # the fixture reports it
