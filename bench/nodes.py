@@ -3,7 +3,7 @@
 Not a test: run it by hand (see bench/README.md) and record the medians in docs/benchmarks.md.
 
     .venv/bin/python bench/nodes.py --spec role_specs/test_zookeeper.py [--runs 3] [--json F]
-    .venv/bin/python bench/nodes.py --suite [--runs 2] [--workers 1 2]
+    .venv/bin/python bench/nodes.py --suite [--runs 2] [--workers 1 2] [--platforms bookworm trixie]
     .venv/bin/python bench/nodes.py --from-json F [F ...]      # re-analyse --json recordings
 
 --spec runs `pytest SPEC` (no xdist) in a child process that loads a small recorder plugin
@@ -26,8 +26,9 @@ harness overhead = everything but the agent's resources and the spec's tests:
 
 pytest's own start and collection (per run, not per cluster) is printed but not counted.
 
---suite runs `pytest role_specs/ -n N` for each N in --workers, --runs times (interleaved),
-and prints wall times, outcomes, the clusters' own "up in" lines and the load average.
+--suite runs `pytest role_specs/ -n N` for each N in --workers (and each --platforms NAME,
+as `--platform NAME`), --runs times (interleaved), and prints wall times, outcomes, the
+clusters' own "up in" lines and the load average.
 """
 from __future__ import annotations
 
@@ -166,29 +167,36 @@ def describe_tree(path: str) -> str:
 
 
 def suite_mode(args: argparse.Namespace) -> int:
-    walls: dict[int, list[float]] = {n: [] for n in args.workers}
+    """Wall time of the suite per (platform, workers), runs interleaved so load hits all alike."""
+    platforms = args.platforms or [None]
+    walls: dict[tuple[str | None, int], list[float]] = {
+        (p, n): [] for p in platforms for n in args.workers}
     print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; "
           f"{describe_tree(args.suite_path)}")
     for i in range(args.runs):
-        for n in args.workers:
+        for platform, n in walls:
             cmd = [sys.executable, "-m", "pytest", args.suite_path, "-n", str(n),
                    "-p", "no:cacheprovider", "-q", *args.pytest_args]
+            if platform:
+                cmd += ["--platform", platform]
             busy = other_containers()
             with LoadSampler() as load:
                 started = time.monotonic()
                 proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
                 wall = time.monotonic() - started
-            walls[n].append(wall)
+            walls[(platform, n)].append(wall)
             last = (proc.stdout.strip().splitlines() or ["?"])[-1]
             ups = UP_LINE.findall(proc.stderr + proc.stdout)
-            print(f"run {i + 1}, -n {n}: {wall:.1f} s  [{last}]  {load.describe()}; "
+            on = f" --platform {platform}" if platform else ""
+            print(f"run {i + 1}, -n {n}{on}: {wall:.1f} s  [{last}]  {load.describe()}; "
                   f"containers running at start: {busy}")
             if ups:
                 print("   clusters up in: " + ", ".join(f"{c} {s} s" for c, s in ups))
             if proc.returncode != 0:
                 print(proc.stdout[-3000:], file=sys.stderr)
-    for n, values in walls.items():
-        print(f"-n {n}: median {med(values):.1f} s over {len(values)} run(s) "
+    for (platform, n), values in walls.items():
+        on = f" --platform {platform}" if platform else ""
+        print(f"-n {n}{on}: median {med(values):.1f} s over {len(values)} run(s) "
               f"({', '.join(f'{v:.1f}' for v in values)})")
     return 0
 
@@ -207,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="runs (spec: 3, suite: 2)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="xdist worker counts for --suite (default: 1 2)")
+    parser.add_argument("--platforms", nargs="+", metavar="NAME",
+                        help="--suite: run it on each platform (pytest --platform NAME); "
+                             "default: the default platform only")
     parser.add_argument("--suite-path", default="role_specs/", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="--spec: also write the raw recordings here")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")

@@ -21,9 +21,10 @@ import testinfra
 from pluggy import Result
 
 from harness.errors import HarnessError, UsageError
+from harness.nodes.platforms import check_platform_name, left_out, pop_marker_platforms
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.removals import Removals
-from harness.nodes.spec import ClusterSpec
+from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
 from harness.repo import repo_backup
 
 if TYPE_CHECKING:  # the cluster module loads only when a module asks for a cluster (below)
@@ -48,11 +49,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where nodes keep what they write to /usr and /var: ram (an overlay on "
                          "a tmpfs, fast teardown), disk (the container's layer) or auto (ram "
                          "when the engine's host has 7 GiB or more; default)")
+    # platforms (README "Platforms", harness/nodes/platforms.py) ------------------------
+    group.addoption("--platform", dest="harness_platform", default=None, metavar="NAME",
+                    help="the platform every cluster's nodes run (an images/ definition, e.g. "
+                         f"trixie; default: {DEFAULT_PLATFORM})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cluster(**roles, env=..., from_backup=...): the cluster a role "
-                            "spec module brings up, e.g. cluster(zookeeper=3, env='production')")
+    config.addinivalue_line("markers", "cluster(**roles, env=..., from_backup=..., "
+                            "platforms=[...]): the cluster a role spec module brings up, e.g. "
+                            "cluster(zookeeper=3, env='production')")
     config.stash[CLUSTERS] = {}
     config.stash[FAILED] = set()
     config.stash[REMOVALS] = Removals()
@@ -67,9 +73,31 @@ def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> Clus
     """Validate a cluster marker: role=count pairs, env, optional from_backup."""
     kwargs = dict(marker.kwargs)
     backup = kwargs.pop("from_backup", None)
+    pop_marker_platforms(kwargs, where)  # validated here; excluded modules are skipped below
     return ClusterSpec.from_marker(marker.args, kwargs, where=where,
                                    env_override=config.getoption("harness_env"),
-                                   from_backup=repo_backup(repo_dir(config), backup))
+                                   from_backup=repo_backup(repo_dir(config), backup),
+                                   platform=platform(config))
+
+
+# platforms ---------------------------------------------------------------------------------
+def platform(config: pytest.Config) -> str:
+    """--platform, else the default; one clear line for a bad name."""
+    name = config.getoption("harness_platform", None) or DEFAULT_PLATFORM
+    try:
+        return check_platform_name(name, "--platform")
+    except UsageError as err:
+        raise pytest.UsageError(str(err)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests of a module whose marker's `platforms=[...]` leaves this platform out."""
+    current = platform(config)
+    for item in items:
+        marker = item.get_closest_marker("cluster")
+        reason = marker and left_out(marker.kwargs, current)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:

@@ -86,6 +86,21 @@ def test_service_runs_from_the_native_unit(host):
     assert host.file("/etc/systemd/system/multi-user.target.wants/zookeeper.service").is_symlink
 
 
+# Debian's default JDK per release: what the unit must run (cookbook attribute
+# zookeeper.java.jdk_by_platform_version); the spec states it independently of the cookbook.
+JDK = {"12": "java-17-openjdk", "13": "java-21-openjdk"}
+
+
+def test_jvm_is_the_platforms_jdk(host):
+    """The unit names the platform's JDK, and that is the binary the service runs."""
+    release = host.file("/etc/debian_version").content_string.split(".")[0]
+    pid = host.check_output("systemctl show -p MainPID --value zookeeper")
+    exe = host.check_output("readlink -f /proc/%s/exe", pid)
+    assert exe.startswith(f"/usr/lib/jvm/{JDK[release]}-") and exe.endswith("/bin/java")
+    assert f"ExecStart=/usr/lib/jvm/{JDK[release]}-" in \
+        host.file("/etc/systemd/system/zookeeper.service").content_string
+
+
 def test_znode_written_on_one_member_is_read_on_another(cluster):
     first, *_, last = sorted(cluster.nodes)
     eventually(lambda: mode(cluster.nodes[first].ip), timeout=ELECTION, what="ensemble")

@@ -34,7 +34,7 @@ def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict[st
         "domain": fqdn.split(".", 1)[1] if "." in fqdn else "",
         "ipaddress": ipaddress(server_url),
         "platform": os_release.get("ID", uname.system.lower()),
-        "platform_version": os_release.get("VERSION_ID", ""),
+        "platform_version": platform_version(os_release, root),
         "platform_family": (os_release.get("ID_LIKE") or os_release.get("ID", "")).split()[0]
         if os_release else "",
         "os": uname.system.lower(),
@@ -43,6 +43,21 @@ def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict[st
         "memory": memory(root / "proc/meminfo"),
     }
     return facts
+
+
+def platform_version(os_release: dict[str, str], root: Path = Path("/")) -> str:
+    """Debian's point release as Ohai reports it ("12.8", "13.2"), else VERSION_ID.
+
+    Ohai's linux platform plugin reads /etc/debian_version for debian (`platform_version
+    File.read("/etc/debian_version").chomp`): cookbooks key on the major, e.g.
+    `node["platform_version"].to_i >= 13`, so both forms must agree on it.
+    """
+    if os_release.get("ID") == "debian":
+        try:
+            return (root / "etc/debian_version").read_text().strip()
+        except OSError:
+            pass
+    return os_release.get("VERSION_ID", "")
 
 
 def read_os_release(path: Path) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Importing a spec module would import testinfra, kazoo, ... and run module code; the matrix job
 must stay cheap and safe, so we read `pytestmark = pytest.mark.cluster(zookeeper=3,
 env="production")` with `ast`. Keyword arguments with an int value are roles (role=count);
-`env` is the environment; anything else (image=...) is not a role.
+`env` is the environment; `platforms=[...]` (a literal list of names) narrows the platforms;
+anything else (image=...) is not a role.
 """
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ class Spec:
     env: str = DEFAULT_ENV
     opaque: bool = False            # marker missing or not literal: we cannot tell what it uses
     strings: frozenset[str] = field(default_factory=frozenset)  # string constants in the module
+    platforms: tuple[str, ...] | None = None  # cluster(platforms=[...]); None: every platform
 
-    def entry(self) -> dict[str, Any]:
-        """The matrix entry (what a CI job gets)."""
-        return {"name": self.name, "file": self.file, "roles": list(self.roles)}
+    def entry(self, platform: str) -> dict[str, Any]:
+        """The matrix entry of this spec on one platform (what a CI job gets); `id` names the
+        job's artifacts and reports (unique per pair)."""
+        return {"name": self.name, "platform": platform, "id": f"{self.name}-{platform}",
+                "file": self.file, "roles": list(self.roles)}
 
 
 def is_spec_file(path: Path) -> bool:
@@ -86,10 +90,13 @@ def read_spec(path: Path, repo_dir: Path, specs_dir: Path) -> Spec:
         return Spec(name, rel, (), opaque=True, strings=strings)
     roles: list[str] = []
     env, opaque = DEFAULT_ENV, bool(call.args)
+    platforms: tuple[str, ...] | None = None
     for kw in call.keywords:
         value = kw.value.value if isinstance(kw.value, ast.Constant) else None
         if kw.arg is None:              # **ROLES: not readable without running the module
             opaque = True
+        elif kw.arg == "platforms":     # not literal: run on every platform (when unsure, include)
+            platforms = _literal_names(kw.value)
         elif kw.arg == "env":
             if isinstance(value, str):
                 env = value
@@ -99,7 +106,15 @@ def read_spec(path: Path, repo_dir: Path, specs_dir: Path) -> Spec:
             roles.append(kw.arg)
         elif not isinstance(kw.value, ast.Constant):
             opaque = True               # role=COUNT_FROM_A_VARIABLE: maybe a role, be safe
-    return Spec(name, rel, tuple(roles), env, opaque, strings)
+    return Spec(name, rel, tuple(roles), env, opaque, strings, platforms)
+
+
+def _literal_names(node: ast.expr) -> tuple[str, ...] | None:
+    """["bookworm", "trixie"] as a tuple; None when it is not a literal list of strings."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+        return None
+    names = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return tuple(names) if len(names) == len(node.elts) else None
 
 
 def discover_specs(repo_dir: Path, specs: str = "role_specs") -> list[Spec]:

@@ -11,7 +11,8 @@ from harness.cli.common import Subparsers, add_repo, repo_dir
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    matrix = compute_matrix(repo_dir(args), specs=args.specs, changed_since=args.changed_since)
+    matrix = compute_matrix(repo_dir(args), specs=args.specs, changed_since=args.changed_since,
+                            platforms=args.platform)
     if args.explain:
         for line in matrix.explanation():
             print(f"harness matrix: {line}", file=sys.stderr)
@@ -32,6 +33,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--format", choices=("json", "github"), default="json",
                    help="json: list of entries; github: matrix=/count= lines for $GITHUB_OUTPUT")
     p.add_argument("--explain", action="store_true", help="say why each spec is (not) selected")
+    p.add_argument("--platform", action="append", metavar="NAME",
+                   help="cross the specs with this platform only (repeatable; default: every "
+                        "platform images/ defines)")
     p.add_argument("--specs", default="role_specs", help="role specs directory (default: role_specs)")
     add_repo(p)
     p.set_defaults(handler=cmd_matrix)

@@ -19,10 +19,12 @@ from harness.cli.common import Subparsers, add_repo, repo_dir
 from harness.errors import EngineError, NotFound, ReadinessTimeout, UsageError
 from harness.nodes.bootstrap import Node, run_converge
 from harness.nodes.engine import ensure_engine
+from harness.nodes.imagedefs import default_images_dir
 from harness.nodes.keeper import READY, KeeperSpec, load_state, state_dir
+from harness.nodes.platforms import check_platform_name, platform_image_dir
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
-from harness.nodes.spec import ClusterSpec
+from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
 from harness.nodes.waits import wait_until
 
 
@@ -54,12 +56,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     roles = ClusterSpec.from_args(args.roles, args.env).roles
     repo = repo_dir(args)
     _check_repo(repo, roles, args.env)
+    check_platform_name(args.platform, "--platform")
+    platform_image_dir(default_images_dir(repo), args.platform)  # unknown: exit 2 before the keeper
     state = load_state(required=False)
     if state and pid_alive(state.get("pid"), state.get("pid_start")):
         raise UsageError(f"cluster {state['cluster']} is already up here; `harness down` first")
     spec: KeeperSpec = {"name": "up-" + "-".join(roles), "repo": str(repo), "roles": roles,
                         "environment": args.env, "image": args.image,
-                        "node_disk": args.node_disk}
+                        "node_disk": args.node_disk,
+                        "platform": args.platform}
     keeper = subprocess.Popen([sys.executable, "-m", "harness.nodes.keeper", json.dumps(spec)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -78,7 +83,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     state = load_state(required=False)
     if not state or state.get("pid") != keeper.pid:
         return keeper.wait() or 1  # the keeper printed its one-line error already
-    print(f"cluster {state['cluster']} is up: server {state['server_url']} "
+    print(f"cluster {state['cluster']} is up on {state.get('platform')}: "
+          f"server {state['server_url']} "
           f"(admin token in {state_dir() / 'admin.token'})")
     for name, node in state["nodes"].items():
         print(f"  {name:<20} {node['ip']:<15} harness login {name}")
@@ -143,6 +149,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("roles", nargs="+", metavar="ROLE[=COUNT]")
     p.add_argument("--env", default="_default")
     p.add_argument("--image", help="node image (default: the base image, built if needed)")
+    p.add_argument("--platform", default=DEFAULT_PLATFORM, metavar="NAME",
+                   help=f"the platform the nodes run (images/; default: {DEFAULT_PLATFORM})")
     p.add_argument("--node-disk", choices=NODE_DISKS, default="auto",
                    help="where nodes keep what they write to /usr and /var (default: auto, "
                         "ram when the engine's host has 7 GiB or more)")

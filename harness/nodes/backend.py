@@ -21,7 +21,7 @@ from harness.nodes.execstream import exec_merged, exec_split
 from harness.nodes.labels import SESSION
 
 LABEL_PREFIX = "harness."
-# Flags systemd needs as PID 1 in a container on this host (cgroup v1; v2 handled below).
+# Flags systemd needs as PID 1 in a container; the cgroup ones depend on the host (cgroup_flags).
 SYSTEMD_TMPFS = {"/run": "rw,exec", "/run/lock": "rw", "/tmp": "rw,exec"}
 SYSTEMD_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
 STOP_SIGNAL = "SIGRTMIN+3"
@@ -75,6 +75,22 @@ class Backend(Protocol):
 
 def _cgroup_v2() -> bool:
     return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def cgroup_flags(v2: bool) -> dict[str, Any]:
+    """docker-run keywords that let systemd run as PID 1 under the host's cgroup version.
+
+    v1: the host's hierarchy read-only (systemd only needs to see its own cgroup there).
+    v2 (hosted CI runners, Docker Desktop): systemd must create its own sub-cgroups, so the
+    unified hierarchy is mounted read-write in the host's cgroup namespace, as kitchen-dokken
+    documents for cgroup v2 (`cgroupns_host: true`, `/sys/fs/cgroup:/sys/fs/cgroup:rw`) and
+    Molecule's systemd guides do (`cgroupns_mode: host`). Decision in docs/decisions.md.
+    """
+    flags: dict[str, Any] = {"volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup",
+                                                            "mode": "rw" if v2 else "ro"}}}
+    if v2:
+        flags["cgroupns"] = "host"
+    return flags
 
 
 def _selector(labels: dict[str, str]) -> list[str]:
@@ -160,8 +176,7 @@ class DockerBackend:
 
         ram_dirs (e.g. /usr, /var) become overlays on a tmpfs before init starts (ramdisk.py).
         """
-        v2 = _cgroup_v2()
-        kwargs: dict[str, Any] = {"cgroupns": "host"} if v2 else {}
+        kwargs: dict[str, Any] = cgroup_flags(_cgroup_v2())
         tmpfs = dict(SYSTEMD_TMPFS)
         try:
             if ram_dirs:
@@ -172,8 +187,6 @@ class DockerBackend:
             container = self.client.containers.run(
                 image, name=container_name, hostname=hostname, detach=True, labels=labels,
                 tmpfs=tmpfs, cap_add=list(SYSTEMD_CAPS), stop_signal=STOP_SIGNAL,
-                volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup",
-                                            "mode": "rw" if v2 else "ro"}},
                 network=network,
                 networking_config={network: self.api.create_endpoint_config(aliases=aliases)},
                 environment={"container": "docker"}, **kwargs)

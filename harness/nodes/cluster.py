@@ -25,7 +25,7 @@ from harness.nodes.bootstrap import Node
 from harness.nodes.configserver import ServerUp, start_cluster_server
 from harness.nodes.engine import ensure_engine
 from harness.nodes.fanout import Fanout
-from harness.nodes.images import default_images_dir, ensure_base_image
+from harness.nodes.images import default_images_dir, ensure_platform_image
 from harness.nodes.labels import node_labels
 from harness.nodes.passes import Report, check_idempotent, settle
 from harness.nodes.ramdisk import check_node_disk, ram_dirs
@@ -118,8 +118,8 @@ class Cluster:
             backend = self.backend = self._phase("engine", lambda: ensure_engine(self.progress))
         image = self.image
         if image is None:
-            image = self.image = self._phase("image", lambda: ensure_base_image(
-                backend, self.progress, default_images_dir(self.repo_dir)))
+            image = self.image = self._phase("image", lambda: ensure_platform_image(
+                self.spec.platform, backend, self.progress, default_images_dir(self.repo_dir)))
         self.ram_dirs = ram_dirs(self.node_disk, backend.memory)
         self._reaper = start_reaper(self.session)
         net = self._phase("network", lambda: backend.create_network(self.network,

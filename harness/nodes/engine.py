@@ -30,9 +30,13 @@ SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/us
 
 @contextmanager
 def file_lock(name: str) -> Iterator[None]:
-    """Exclusive lock shared by every harness process on this machine."""
-    lock_dir = Path(tempfile.gettempdir()) / "harness-locks"
-    lock_dir.mkdir(mode=0o1777, exist_ok=True)
+    """Exclusive lock shared by every harness process of this user on this machine.
+
+    Per user: a lock directory made by root (mkdir's mode is cut by the umask) or a lock file
+    another user created cannot be opened by a CI runner's non-root user.
+    """
+    lock_dir = Path(tempfile.gettempdir()) / f"harness-locks-{os.getuid()}"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
     with open(lock_dir / f"{name}.lock", "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

@@ -15,13 +15,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from harness.errors import HarnessError, UsageError
 from harness.nodes.cluster import Cluster
 from harness.nodes.labels import pid_start
 from harness.nodes.reaper import install_sigterm_handler
-from harness.nodes.spec import ClusterSpec
+from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
 from harness.repo import repo_backup
 
 STATE_DIR = Path(".harness")
@@ -37,6 +37,7 @@ class KeeperSpec(TypedDict):
     environment: str
     image: str | None
     node_disk: str
+    platform: NotRequired[str]
 
 
 def state_dir() -> Path:
@@ -62,7 +63,8 @@ def keeper_main(spec: KeeperSpec) -> int:
     """Body of the keeper process: up, write state, wait for SIGTERM, down."""
     install_sigterm_handler()
     cluster_spec = ClusterSpec(spec["roles"], spec["environment"],
-                               repo_backup(Path(spec["repo"])))
+                               repo_backup(Path(spec["repo"])),
+                               spec.get("platform", DEFAULT_PLATFORM))
     cluster = Cluster(spec["name"], cluster_spec, repo_dir=Path(spec["repo"]),
                       image=spec.get("image"),
                       progress=lambda line: print(line, flush=True),
@@ -102,7 +104,8 @@ def write_state(directory: Path, cluster: Cluster) -> None:
     token.write_text(server.admin_token + "\n")
     state = {"cluster": cluster.name, "session": cluster.session, "pid": os.getpid(),
              "pid_start": pid_start(os.getpid()), "repo": str(cluster.repo_dir),
-             "environment": cluster.environment, "server_url": server.url,
+             "environment": cluster.environment, "platform": cluster.spec.platform,
+             "server_url": server.url,
              "image": cluster.image, "network": cluster.network,
              "nodes": {n: {"role": node.role, "container": node.container, "ip": node.ip}
                        for n, node in cluster.nodes.items()},

@@ -13,6 +13,8 @@ from pathlib import Path
 from harness.errors import UsageError
 
 DEFAULT_ENVIRONMENT = "_default"
+# The platform a cluster runs on unless --platform says otherwise: set here and nowhere else.
+DEFAULT_PLATFORM = "bookworm"
 
 
 def node_name(role: str, index: int) -> str:
@@ -22,11 +24,13 @@ def node_name(role: str, index: int) -> str:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """Roles with their node counts (in order), the environment, an optional backup dir."""
+    """Roles with their node counts (in order), the environment, an optional backup dir, and
+    the platform every node runs (harness/nodes/platforms.py)."""
 
     roles: dict[str, int]
     environment: str = DEFAULT_ENVIRONMENT
     from_backup: Path | None = field(default=None, compare=False)
+    platform: str = DEFAULT_PLATFORM
 
     def __post_init__(self) -> None:
         if not self.roles:
@@ -41,11 +45,12 @@ class ClusterSpec:
     @classmethod
     def from_marker(cls, args: Iterable[object], kwargs: Mapping[str, object], *,
                     where: str, env_override: str | None = None,
-                    from_backup: Path | None = None) -> ClusterSpec:
+                    from_backup: Path | None = None,
+                    platform: str = DEFAULT_PLATFORM) -> ClusterSpec:
         """A spec module's `pytest.mark.cluster(ROLE=COUNT, ..., env=ENV)`; `where` names it.
 
-        `from_backup=` in the marker is handled by the caller (it needs the repo) and must be
-        removed from kwargs first.
+        `from_backup=` and `platforms=` in the marker are handled by the caller (the repo, the
+        --platform option) and must be removed from kwargs first.
         """
         if tuple(args):
             raise UsageError(f"{where}: pytest.mark.cluster takes keywords only, "
@@ -62,11 +67,12 @@ class ClusterSpec:
                 raise UsageError(f"{where}: cluster({role}={count!r}): the count must be a "
                                  "whole number >= 1")
             counts[role] = count
-        return cls(counts, env_override or env, from_backup)
+        return cls(counts, env_override or env, from_backup, platform)
 
     @classmethod
     def from_args(cls, items: Iterable[str], environment: str = DEFAULT_ENVIRONMENT,
-                  from_backup: Path | None = None) -> ClusterSpec:
+                  from_backup: Path | None = None,
+                  platform: str = DEFAULT_PLATFORM) -> ClusterSpec:
         """`harness up web=2 db` -> {"web": 2, "db": 1}; UsageError on anything else."""
         roles: dict[str, int] = {}
         for item in items:
@@ -77,7 +83,7 @@ class ClusterSpec:
             if role in roles:
                 raise UsageError(f"role {role!r} given twice")
             roles[role] = int(count) if sep else 1
-        return cls(roles, environment, from_backup)
+        return cls(roles, environment, from_backup, platform)
 
     def node_names(self) -> list[str]:
         """Every node's name, role by role: `web-1`, `web-2`, `db-1`."""

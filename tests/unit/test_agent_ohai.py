@@ -32,6 +32,18 @@ def test_os_release_and_meminfo_parsing(tmp_path):
     assert (facts["platform"], facts["platform_version"]) == ("debian", "12")
 
 
+def test_debian_platform_version_is_the_point_release_like_ohai(tmp_path):
+    """Ohai's linux/platform.rb, debian_platform_version: `File.read("/etc/debian_version")
+    .chomp` (chef/ohai lib/ohai/plugins/linux/platform.rb); other IDs keep VERSION_ID."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/debian_version").write_text("13.8\n")
+    debian = {"ID": "debian", "VERSION_ID": "13"}
+    assert ohai.platform_version(debian, tmp_path) == "13.8"
+    assert ohai.platform_version({"ID": "ubuntu", "VERSION_ID": "24.04"}, tmp_path) == "24.04"
+    (tmp_path / "etc/debian_version").unlink()
+    assert ohai.platform_version(debian, tmp_path) == "13"
+
+
 def test_default_route_from_proc_net_route(tmp_path, monkeypatch):
     route = tmp_path / "route"
     route.write_text("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n"

@@ -174,9 +174,10 @@ def test_unreadable_marker_is_selected_by_any_repo_change(repo: Path) -> None:
 
 def test_explain_says_why(repo: Path) -> None:
     touch(repo, "cookbooks/java/recipes/default.py")
-    matrix = compute_matrix(repo, changed_since="main")
+    matrix = compute_matrix(repo, changed_since="main", platforms=["trixie"])
     (entry,) = matrix.entries(explain=True)
     assert entry["name"] == "zookeeper" and entry["file"] == "role_specs/test_zookeeper.py"
+    assert (entry["platform"], entry["id"]) == ("trixie", "zookeeper-trixie")
     assert entry["roles"] == ["zookeeper"]
     assert any("cookbook java" in why and "role zookeeper" in why for why in entry["why"])
     text = "\n".join(matrix.explanation())

@@ -22,9 +22,11 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_json_lists_every_spec_module(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["matrix", "--repo", str(repo)]) == 0
     entries = json.loads(capsys.readouterr().out)
-    assert entries[0] == {"name": "haproxy", "file": "role_specs/test_haproxy.py",
-                          "roles": ["haproxy"]}
-    assert [e["name"] for e in entries] == ["haproxy", "mail", "memcached", "zookeeper"]
+    assert entries[0] == {"name": "haproxy", "platform": "bookworm", "id": "haproxy-bookworm",
+                          "file": "role_specs/test_haproxy.py", "roles": ["haproxy"]}
+    assert [(e["name"], e["platform"]) for e in entries] == [
+        (name, platform) for name in ("haproxy", "mail", "memcached", "zookeeper")
+        for platform in ("bookworm", "trixie")]
 
 
 def test_github_format_is_one_output_line_per_key(repo: Path,
@@ -33,9 +35,11 @@ def test_github_format_is_one_output_line_per_key(repo: Path,
     commit(repo)
     assert main(["matrix", "--repo", str(repo), "--changed-since", "main", "--format", "github"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("matrix=") and lines[1] == "count=1"
+    assert len(lines) == 2 and lines[0].startswith("matrix=") and lines[1] == "count=2"
     assert json.loads(lines[0].removeprefix("matrix=")) == {"include": [
-        {"name": "mail", "file": "role_specs/test_mail.py", "roles": ["mail"]}]}
+        {"name": "mail", "platform": platform, "id": f"mail-{platform}",
+         "file": "role_specs/test_mail.py", "roles": ["mail"]}
+        for platform in ("bookworm", "trixie")]}
 
 
 def test_empty_selection_still_prints_a_valid_matrix(repo: Path,
@@ -49,10 +53,12 @@ def test_explain_adds_why_and_prints_to_stderr(repo: Path,
     touch(repo, "data_bags/mail/relay.json")
     assert main(["matrix", "--repo", str(repo), "--changed-since", "main", "--explain"]) == 0
     out, err = capsys.readouterr()
-    (entry,) = json.loads(out)
-    assert entry["why"] == ["data_bags/mail/relay.json: data bag mail: cookbook postfix "
-                            "(reached by role mail) reads it"]
-    assert "skip role_specs/test_zookeeper.py" in err
+    entries = json.loads(out)
+    assert [e["platform"] for e in entries] == ["bookworm", "trixie"]
+    for entry in entries:
+        assert entry["why"] == ["data_bags/mail/relay.json: data bag mail: cookbook postfix "
+                                "(reached by role mail) reads it"]
+    assert "skip role_specs/test_zookeeper.py on trixie: no change reaches it" in err
 
 
 @pytest.mark.parametrize("ref", ["no-such-branch", "main~5", "--help"])

@@ -22,7 +22,9 @@ def test_marker_keywords_are_roles_except_env_and_non_counts(tmp_path: Path) -> 
         "import pytest\nraise SystemExit('imported!')\n"
         "pytestmark = pytest.mark.cluster(haproxy=2, web=3, env='staging', from_backup='b/prod')\n")})
     (spec,) = discover_specs(repo)
-    assert spec.entry() == {"name": "lb", "file": "role_specs/test_lb.py", "roles": ["haproxy", "web"]}
+    assert spec.entry("trixie") == {"name": "lb", "platform": "trixie", "id": "lb-trixie",
+                                    "file": "role_specs/test_lb.py", "roles": ["haproxy", "web"]}
+    assert spec.platforms is None   # no platforms=[...]: every platform
     assert spec.env == "staging" and not spec.opaque
 
 

@@ -94,8 +94,10 @@ def test_matrix_commands_parse_with_the_real_cli(workflow: dict) -> None:
 
 def test_spec_job_runs_one_module_and_uploads_reports(workflow: dict) -> None:
     job = workflow["jobs"]["spec"]
-    (pytest_cmd,) = _commands(job)
-    assert pytest_cmd[1] == "$SPEC_FILE" and "--junitxml=reports/$SPEC_NAME.xml" in pytest_cmd
+    (pytest_cmd,) = [words for words in _commands(job) if words[0].endswith("/pytest")]
+    assert pytest_cmd[1] == "$SPEC_FILE" and "--junitxml=reports/$SPEC_ID.xml" in pytest_cmd
+    assert pytest_cmd[pytest_cmd.index("--platform") + 1] == "$PLATFORM"
+    assert job["env"]["PLATFORM"] == "${{ matrix.platform }}"
     run_step = next(s for s in job["steps"] if "pytest" in s.get("run", ""))
     assert run_step["shell"] == "bash"             # bash -eo pipefail: tee keeps pytest's exit
     assert run_step["env"]["SPEC_FILE"] == "${{ matrix.file }}"
@@ -106,6 +108,31 @@ def test_spec_job_runs_one_module_and_uploads_reports(workflow: dict) -> None:
 def test_matrix_fields_used_by_the_workflow_exist_in_entries() -> None:
     used = set(re.findall(r"\$\{\{\s*matrix\.(\w+)", WORKFLOW.read_text()))
     spec = Spec("zookeeper", "role_specs/test_zookeeper.py", ("zookeeper",))
-    line = render(Matrix([spec], [spec]), "github").splitlines()[0]
+    line = render(Matrix([spec], [spec], platforms=["bookworm"], jobs=[(spec, "bookworm")]),
+                  "github").splitlines()[0]
     (entry,) = json.loads(line.removeprefix("matrix="))["include"]
     assert used and used <= set(entry)
+
+
+def test_spec_job_caches_the_node_image_by_its_tag(workflow: dict) -> None:
+    """The image cache key is the image's content-hash tag (only a changed images/ rebuilds);
+    the harness commands parse with the real CLI; sudo appears only for the build packages."""
+    job = workflow["jobs"]["spec"]
+    harness = [build_parser().parse_args(words[1:]) for words in _commands(job)
+               if words[0].endswith("/harness")]
+    assert [(a.command, a.images_command, a.platform) for a in harness] == [
+        ("images", "build", "$PLATFORM")]
+    steps = {s.get("id"): s for s in job["steps"]}
+    inner = re.fullmatch(r'echo "tag=\$\((.*)\)" >> "\$GITHUB_OUTPUT"', steps["image"]["run"].strip())
+    assert inner, steps["image"]["run"]
+    tag = build_parser().parse_args(shlex.split(inner.group(1))[1:])
+    assert (tag.images_command, tag.platform) == ("tag", "$PLATFORM")
+    cache = steps["cache"]
+    assert cache["uses"] == "actions/cache@v4"
+    assert cache["with"]["key"] == "node-image-${{ steps.image.outputs.tag }}"
+    load = next(s for s in job["steps"] if "docker load" in s.get("run", ""))
+    assert "docker save" in load["run"] and cache["with"]["path"].startswith("~/")
+    sudo_lines = [line.strip() for s in job["steps"] for line in s.get("run", "").splitlines()
+                  if "sudo" in line]
+    assert sudo_lines == ["sudo apt-get -qq update && sudo apt-get -qq install -y debootstrap "
+                          "debian-archive-keyring"]

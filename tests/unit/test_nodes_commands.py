@@ -36,6 +36,8 @@ def test_state_missing_or_corrupt(tmp_path, monkeypatch):
     (("up", "nope"), f"harness: no role 'nope' in {NODE_REPO}/roles"),
     (("up", "web", "--env", "nope"), f"harness: no environment 'nope' in {NODE_REPO}/environments"),
     (("up", "web", "--node-disk", "tmpfs"), "argument --node-disk: invalid choice: 'tmpfs'"),
+    (("up", "web", "--platform", "sid"), "harness: unknown platform 'sid': "),
+    (("up", "web", "--platform", "a/b"), "harness: --platform: bad platform name 'a/b'"),
     (("converge", "web-1"), "no cluster is up here"),
     (("login", "web-1"), "no cluster is up here"),
     (("down",), "no cluster is up here"),

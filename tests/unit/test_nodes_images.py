@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.nodes import images
+from harness.nodes import imagedefs, images
 from harness.nodes.fake import FakeBackend
 from harness.nodes.images import build_image, build_images, default_images_dir, image_tag, load_definition
 
@@ -28,12 +28,12 @@ def test_defaults_and_tag_follow_the_inputs(tmp_path):
     (d / "setup.sh").write_text("echo changed\n")
     assert image_tag(d) != first
     second = image_tag(d)
-    images_version = images.BUILDER_VERSION
+    images_version = imagedefs.BUILDER_VERSION
     try:
-        images.BUILDER_VERSION = images_version + "x"
+        imagedefs.BUILDER_VERSION = images_version + "x"
         assert image_tag(d) != second
     finally:
-        images.BUILDER_VERSION = images_version
+        imagedefs.BUILDER_VERSION = images_version
 
 
 def test_bad_definitions_are_usage_errors(tmp_path):
