@@ -27,6 +27,7 @@ class Spec:
     env: str = DEFAULT_ENV
     opaque: bool = False            # marker missing or not literal: we cannot tell what it uses
     strings: frozenset[str] = field(default_factory=frozenset)  # string constants in the module
+    counts: tuple[int, ...] = ()    # nodes per role, in `roles` order (harness plan's peers)
 
     def entry(self) -> dict[str, Any]:
         """The matrix entry (what a CI job gets)."""
@@ -85,6 +86,7 @@ def read_spec(path: Path, repo_dir: Path, specs_dir: Path) -> Spec:
     if call is None:
         return Spec(name, rel, (), opaque=True, strings=strings)
     roles: list[str] = []
+    counts: list[int] = []
     env, opaque = DEFAULT_ENV, bool(call.args)
     for kw in call.keywords:
         value = kw.value.value if isinstance(kw.value, ast.Constant) else None
@@ -97,9 +99,10 @@ def read_spec(path: Path, repo_dir: Path, specs_dir: Path) -> Spec:
                 opaque = True
         elif isinstance(value, int) and not isinstance(value, bool):
             roles.append(kw.arg)
+            counts.append(value)
         elif not isinstance(kw.value, ast.Constant):
             opaque = True               # role=COUNT_FROM_A_VARIABLE: maybe a role, be safe
-    return Spec(name, rel, tuple(roles), env, opaque, strings)
+    return Spec(name, rel, tuple(roles), env, opaque, strings, tuple(counts))
 
 
 def discover_specs(repo_dir: Path, specs: str = "role_specs") -> list[Spec]:
