@@ -43,9 +43,10 @@ def run_plan(repo_dir: Path, base: str, reports: Path, *, python: str,
     errors = [ln for ln in proc.stderr.splitlines() if not ln.startswith("harness plan: ")]
     summary = os.environ.get(SUMMARY_ENV)
     if summary:
+        shown = "\n".join(errors).replace("```", "'''")
         text = proc.stdout if proc.stdout.strip() else (
-            "## harness plan\n\nThe plan failed (exit %d):\n\n```text\n%s\n```\n"
-            % (proc.returncode, "\n".join(errors).replace("```", "'''")))
+            f"## harness plan\n\nThe plan failed (exit {proc.returncode}):\n\n"
+            f"```text\n{shown}\n```\n")
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(text + "\n")
     return PlanRun(proc.returncode, seconds, markdown, errors)
