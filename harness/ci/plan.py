@@ -95,7 +95,7 @@ def compute_plan(repo_dir: Path, *, base: str = "HEAD", roles: Iterable[str] = (
         old = _load("base", tree.root, label, head.secret)
         found = discover_specs(repo_dir, specs) if (repo_dir / specs).is_dir() else []
         pairs = _pairs(old, head, list(roles), list(environments))
-        _select(repo_dir, pairs, inside, outside, specs)
+        _select(head.repo, pairs, inside, outside, specs)
         reached = [p for p in pairs if p.status != "not reached"]
         say(f"{len(inside) + len(outside)} path(s) changed since {base} "
             f"(merge base {tree.commit[:12]}); {len(reached)} of {len(pairs)} role x "
@@ -149,12 +149,25 @@ def _pairs(old: SideTree, head: SideTree, roles: list[str], envs: list[str]) -> 
     return [Pair(role, env) for role in (roles or all_roles) for env in (envs or all_envs)]
 
 
-def _select(repo_dir: Path, pairs: list[Pair], inside: list[str], outside: list[str],
+class _Loaded(Analysis):
+    """The matrix's analysis over the head side already loaded (not a second load_repo)."""
+
+    def __init__(self, repo: Repo, specs: list[Spec]) -> None:
+        super().__init__(repo.root, specs)
+        self._head = repo
+
+    @property
+    def repo(self) -> Repo | None:
+        return self._head
+
+
+def _select(head: Repo, pairs: list[Pair], inside: list[str], outside: list[str],
             specs: str) -> None:
-    """Mark the pairs the change can reach, with the matrix's reasons."""
+    """Mark the pairs the change can reach, with the matrix's reasons: each role x
+    environment is a one-role "spec" in that environment."""
+    repo_dir = Path(head.root).resolve()
     fake = {f"{p.role}@{p.environment}": p for p in pairs}
-    analysis = Analysis(repo_dir, [Spec(key, key, (p.role,), p.environment)
-                                   for key, p in fake.items()])
+    analysis = _Loaded(head, [Spec(key, key, (p.role,), p.environment) for key, p in fake.items()])
     tables = analysis.lookup_tables()
     specs_dir = (repo_dir / specs).resolve()
     specs_rel = specs_dir.relative_to(repo_dir).as_posix() if specs_dir.is_relative_to(
