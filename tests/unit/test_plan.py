@@ -216,3 +216,18 @@ def test_a_role_failing_at_the_head_exits_1(repo: Path) -> None:
     assert pair.role == "memcached" and pair.base is None and "broken on purpose" in (pair.head or "")
     assert plan.exit_code == 1
     assert "FAILS on the head side" in render(plan, "text")
+
+
+def test_a_new_role_is_all_additions_and_a_deleted_one_all_removals(repo: Path) -> None:
+    (repo / "roles/mail.json").unlink()
+    doc = json.loads((repo / "roles/memcached.json").read_text())
+    (repo / "roles/cache.json").write_text(json.dumps({**doc, "name": "cache"}))
+    plan = plan_of(repo, environments=["staging"])
+    assert sorted(changed(plan)) == [("cache", "staging"), ("mail", "staging")]
+    new, gone = changed(plan)[("cache", "staging")], changed(plan)[("mail", "staging")]
+    assert new.base == "role cache does not exist on the base side" and new.head is None
+    assert "template[/etc/memcached.conf]" in keys(new, "added") and keys(new, "removed") == []
+    assert {"name": "memcached", "base": None, "head": "1.2.1"} in new.diff["cookbooks"]  # type: ignore[index]
+    assert gone.head == "role mail does not exist on the head side"
+    assert "template[/etc/postfix/main.cf]" in keys(gone, "removed") and keys(gone, "added") == []
+    assert plan.exit_code == 0
