@@ -26,14 +26,16 @@ class Execute(Resource):
 
     def action_run(self) -> bool:
         command = self.props["command"] or self.name
-        self.ctx.step(f"run {command}" + (f" as {self.props['user']}"
-                                          if self.props["user"] else ""))
+        shown = "sensitive resource" if self.sensitive else command   # Chef's execute provider
+        self.ctx.step(f"run {shown}" + (f" as {self.props['user']}"
+                                        if self.props["user"] else ""))
         result = self.ctx.run(command, timeout=self.props["timeout"], **self.guard_options())
         returns = self.props["returns"]
         allowed = returns if isinstance(returns, (list, tuple)) else [returns]
         if result.rc not in allowed:
-            raise self.fail(f"command exited {result.rc}: {command}"
-                            + (f"\n{result.tail()}" if result.tail() else ""))
+            raise self.fail(f"command exited {result.rc}: {shown}"
+                            + (f"\n{result.tail()}" if result.tail() and not self.sensitive
+                               else ""))
         return True
 
 

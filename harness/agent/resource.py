@@ -19,7 +19,7 @@ TIMINGS = {"delayed": "delayed", "immediately": "immediately", "immediate": "imm
            "before": "before"}
 TARGET_RE = re.compile(r"^(\w+)\[(.+)\]$")
 COMMON = ("action", "notifies", "subscribes", "only_if", "not_if", "ignore_failure", "retries",
-          "retry_delay")
+          "retry_delay", "sensitive")  # Chef::Resource: `property :sensitive` on every resource
 
 
 @dataclass
@@ -108,6 +108,7 @@ class Resource:
         self.ignore_failure = bool(kwargs.get("ignore_failure"))
         self.retries = _count(kwargs.get("retries", 0), "retries", self.key)
         self.retry_delay = _count(kwargs.get("retry_delay", 2), "retry_delay", self.key)
+        self.sensitive = bool(kwargs.get("sensitive", False))
         self.validate()
 
     @property
@@ -155,6 +156,8 @@ class Resource:
             props["subscribes"] = [[n.action, n.target, n.timing] for n in self.subscribes]
         if self.retries:
             props.update(retries=self.retries, retry_delay=self.retry_delay)
+        if self.sensitive:
+            props["sensitive"] = True
         return props
 
     def skip_reason(self) -> str | None:

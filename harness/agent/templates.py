@@ -26,6 +26,30 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by every run of this process, keyed by name and source
+    checksum (jinja2 checks the checksum too): a host process that why-runs many nodes (the
+    unit layer, `harness plan`) parses and compiles each template source once."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self.code: dict[tuple[str, str | None], bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.code.get((bucket.key, bucket.checksum))
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self.code) >= self.LIMIT:
+            self.code.clear()
+        self.code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+
+
+COMPILED = _CompiledTemplates()
+
+
 def environment(book: Any, state: dict[str, Any]) -> jinja2.Environment:
     """One Jinja environment per cookbook per run; templates may include their siblings."""
     cache = state.setdefault("jinja", {})
@@ -37,7 +61,7 @@ def environment(book: Any, state: dict[str, Any]) -> jinja2.Environment:
             return book.read(path).decode("utf-8"), book.label(path), lambda: True
         cache[book.name] = _Environment(
             loader=jinja2.FunctionLoader(load), undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True, autoescape=False)
+            keep_trailing_newline=True, autoescape=False, bytecode_cache=COMPILED)
     env: jinja2.Environment = cache[book.name]
     return env
 

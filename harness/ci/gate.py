@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.ci import junit
 from harness.ci.matrix import Matrix, compute_matrix
+from harness.ci.planstage import run_plan
 
 UNIT_TESTS = "tests/unit"           # the container-free layer (plus -m "not docker" as a guard)
 WORKERS = 2
@@ -91,6 +92,18 @@ def run_command(cmd: list[str], *, cwd: Path, log: Path,
         return proc.wait(), "\n".join(tail)
 
 
+def stage_plan(ctx: GateContext) -> StageResult:
+    """`harness plan --base BASE` (planstage.py): the reviewers' report; fails when the plan
+    cannot be made (bad input) or a role fails at the head side."""
+    if ctx.matrix.base is None:
+        return StageResult("plan", "skipped", detail="no --base: nothing to compare with")
+    run = run_plan(ctx.repo_dir, ctx.matrix.base, ctx.reports, python=ctx.python, out=ctx.out)
+    report = junit.write(ctx.reports / "plan.xml", "plan", [junit.Case(
+        "harness plan", run.seconds,
+        failure=f"exit {run.rc}\n" + "\n".join(run.errors) if run.rc else None)])
+    return _from_junit("plan", report, run.seconds, rc=0, specs=1)
+
+
 def stage_validate(ctx: GateContext) -> StageResult:
     """`harness validate` and `harness check`, each on the repo (VALIDATE_COMMANDS)."""
     started, cases = time.monotonic(), []
@@ -152,7 +165,7 @@ def _from_junit(stage: str, report: Path, seconds: float, *, rc: int,
                        seconds, str(report), detail)
 
 
-STAGES: list[Stage] = [("validate", stage_validate), ("unit", stage_unit),
+STAGES: list[Stage] = [("plan", stage_plan), ("validate", stage_validate), ("unit", stage_unit),
                        ("functional", stage_functional)]
 
 
@@ -175,7 +188,8 @@ def run_gate(repo_dir: Path, *, base: str | None = None, reports: Path | None = 
     matrix = compute_matrix(repo_dir, specs=specs, changed_since=base)
     reports = (reports or repo_dir / ".harness" / "gate").resolve()
     reports.mkdir(parents=True, exist_ok=True)
-    for old in [*reports.glob("*.xml"), *reports.glob("*.log"), reports / "summary.json"]:
+    for old in [*reports.glob("*.xml"), *reports.glob("*.log"), reports / "summary.json",
+                reports / "plan.md"]:
         old.unlink(missing_ok=True)
     ctx = GateContext(repo_dir, reports, matrix, out=out)
     for line in matrix.explanation():

@@ -29,6 +29,7 @@ class Spec:
     opaque: bool = False            # marker missing or not literal: we cannot tell what it uses
     strings: frozenset[str] = field(default_factory=frozenset)  # string constants in the module
     platforms: tuple[str, ...] | None = None  # cluster(platforms=[...]); None: every platform
+    counts: tuple[int, ...] = ()    # nodes per role, in `roles` order (harness plan's peers)
 
     def entry(self, platform: str) -> dict[str, Any]:
         """The matrix entry of this spec on one platform (what a CI job gets); `id` names the
@@ -89,6 +90,7 @@ def read_spec(path: Path, repo_dir: Path, specs_dir: Path) -> Spec:
     if call is None:
         return Spec(name, rel, (), opaque=True, strings=strings)
     roles: list[str] = []
+    counts: list[int] = []
     env, opaque = DEFAULT_ENV, bool(call.args)
     platforms: tuple[str, ...] | None = None
     for kw in call.keywords:
@@ -104,9 +106,10 @@ def read_spec(path: Path, repo_dir: Path, specs_dir: Path) -> Spec:
                 opaque = True
         elif isinstance(value, int) and not isinstance(value, bool):
             roles.append(kw.arg)
+            counts.append(value)
         elif not isinstance(kw.value, ast.Constant):
             opaque = True               # role=COUNT_FROM_A_VARIABLE: maybe a role, be safe
-    return Spec(name, rel, tuple(roles), env, opaque, strings, platforms)
+    return Spec(name, rel, tuple(roles), env, opaque, strings, platforms, tuple(counts))
 
 
 def _literal_names(node: ast.expr) -> tuple[str, ...] | None:

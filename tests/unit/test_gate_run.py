@@ -46,7 +46,9 @@ def test_gate_passes_when_the_affected_spec_passes(repo: Path, tmp_path: Path) -
     result = run_gate(repo, base="main", reports=tmp_path / "reports", out=lines.append)
     rows = {r.stage: r for r in result.results}
     assert result.exit_code == 0, "\n".join(lines)
-    assert [r.stage for r in result.results] == ["validate", "unit", "functional"]
+    assert [r.stage for r in result.results] == ["plan", "validate", "unit", "functional"]
+    assert (rows["plan"].status, rows["plan"].passed) == ("passed", 1)
+    assert "| mail |" in (tmp_path / "reports" / "plan.md").read_text()
     assert (rows["validate"].specs, rows["validate"].passed) == (2, 2)       # validate + check
     assert (rows["unit"].passed, rows["unit"].failed) == (1, 0)              # docker deselected
     assert (rows["functional"].specs, rows["functional"].passed) == (1, 1)   # only test_mail
@@ -55,13 +57,15 @@ def test_gate_passes_when_the_affected_spec_passes(repo: Path, tmp_path: Path) -
     assert "gate passed" in lines[-1]
 
 
-def test_gate_stops_at_validate_when_the_repo_is_broken(repo: Path, tmp_path: Path) -> None:
+def test_gate_stops_at_plan_when_the_repo_is_broken(repo: Path, tmp_path: Path) -> None:
+    """The plan (first stage) loads the head side as validate does, and says which side."""
     touch(repo, "roles/haproxy.json", '{"name": "haproxy", "run_list": ["role[nope]"]}')
     result = run_gate(repo, base="main", reports=tmp_path / "r", out=lambda line: None)
     assert [(r.stage, r.status) for r in result.results] == [
-        ("validate", "failed"), ("unit", "not run"), ("functional", "not run")]
-    xml = (tmp_path / "r" / "validate.xml").read_text()
-    assert "nope" in xml and result.exit_code == 1
+        ("plan", "failed"), ("validate", "not run"), ("unit", "not run"),
+        ("functional", "not run")]
+    xml = (tmp_path / "r" / "plan.xml").read_text()
+    assert "nope" in xml and "head side (working tree)" in xml and result.exit_code == 1
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary[0]["failed"] >= 1
 

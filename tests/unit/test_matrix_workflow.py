@@ -81,12 +81,12 @@ def _commands(job: dict) -> list[list[str]]:
 
 
 def test_matrix_commands_parse_with_the_real_cli(workflow: dict) -> None:
-    commands = _commands(workflow["jobs"]["matrix"])
+    commands = [c for c in _commands(workflow["jobs"]["matrix"]) if c[1] == "matrix"]
     assert len(commands) == 2
     pr, push = (build_parser().parse_args(words[1:]) for words in commands)
     assert (pr.command, pr.changed_since, pr.format) == ("matrix", "origin/$BASE_REF", "github")
     assert (push.command, push.changed_since, push.format) == ("matrix", None, "github")
-    step = workflow["jobs"]["matrix"]["steps"][-1]
+    step = next(s for s in workflow["jobs"]["matrix"]["steps"] if s.get("id") == "matrix")
     assert step["env"]["BASE_REF"] == "${{ github.base_ref }}"
     checkout = workflow["jobs"]["matrix"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0      # REF...HEAD needs history
@@ -136,3 +136,17 @@ def test_spec_job_caches_the_node_image_by_its_tag(workflow: dict) -> None:
                   if "sudo" in line]
     assert sudo_lines == ["sudo apt-get -qq update && sudo apt-get -qq install -y debootstrap "
                           "debian-archive-keyring"]
+
+
+def test_pull_requests_get_the_plan_in_the_job_summary(workflow: dict) -> None:
+    """The plan step: pull requests only, against the same base as the matrix, markdown
+    appended to $GITHUB_STEP_SUMMARY (what GitHub shows on the run's summary page)."""
+    steps = workflow["jobs"]["matrix"]["steps"]
+    step = next(s for s in steps if "harness plan" in s.get("run", ""))
+    assert step["if"] == "github.event_name == 'pull_request'"
+    assert step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    assert steps.index(step) > steps.index(next(s for s in steps if s.get("id") == "matrix"))
+    (words,) = [c for c in _commands(workflow["jobs"]["matrix"]) if c[1] == "plan"]
+    args = build_parser().parse_args(words[1:])
+    assert (args.base, args.format) == ("origin/$BASE_REF", "markdown")
+    assert '>> "$GITHUB_STEP_SUMMARY"' in step["run"]
