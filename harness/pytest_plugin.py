@@ -27,9 +27,9 @@ from harness.nodes.spec import ClusterSpec
 from harness.repo import repo_backup
 
 if TYPE_CHECKING:  # the cluster module loads only when a module asks for a cluster (below)
-    from harness.nodes.cluster import Cluster
+    from harness.nodes.running import RunningCluster
 
-CLUSTERS = pytest.StashKey[dict[str, "Cluster"]]()   # module nodeid -> Cluster
+CLUSTERS = pytest.StashKey[dict[str, "RunningCluster"]]()  # module nodeid -> its cluster
 FAILED = pytest.StashKey[set[str]]()                 # module nodeids with a failed test
 REMOVALS = pytest.StashKey[Removals]()               # the clusters' background removals
 
@@ -39,8 +39,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--repo", default=None, help="config repo directory (default: the rootdir)")
     group.addoption("--env", dest="harness_env", default=None,
                     help="run every spec in this environment instead of its marker's")
-    group.addoption("--keep-failed", action="store_true",
-                    help="keep the containers of a cluster with a failed test and print how to log in")
+    group.addoption("--destroy", dest="harness_destroy", default="always",
+                    choices=("passing", "always", "never"),
+                    help="when to remove a module's cluster (Test Kitchen's names): always "
+                         "(default), passing (keep it after a failure), never; a kept cluster "
+                         "stays usable by `harness converge|verify|login|down`")
+    group.addoption("--keep-failed", dest="harness_destroy", action="store_const",
+                    const="passing", help="the same as --destroy passing")
+    group.addoption("--attach", dest="harness_attach", default=None, metavar="CLUSTER",
+                    help="run the specs against this running cluster (`harness verify`): no "
+                         "container is created or removed")
+    group.addoption("--attach-matching", dest="harness_attach_matching", action="store_true",
+                    help="with --attach: deselect the modules whose roles differ from the "
+                         "cluster's instead of stopping")
     group.addoption("--image", dest="harness_image", default=None,
                     help="node image to use instead of the base image built from images/")
     group.addoption("--node-disk", dest="harness_node_disk", default="auto", choices=NODE_DISKS,
@@ -74,6 +85,33 @@ def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> Clus
 def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:
     marker = item.get_closest_marker("cluster")
     return cluster_spec(marker, config, str(item.path)) if marker else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --attach, only modules whose cluster marker has the live cluster's roles run."""
+    name = config.getoption("harness_attach")
+    if not name:
+        return
+    from harness.nodes.state import select
+
+    try:
+        state = select(name)
+    except UsageError as err:
+        pytest.exit(f"harness: {err}", returncode=2)
+    keep, drop = [], []
+    for item in items:
+        spec = _module_spec(item, config)
+        if spec is not None and spec.roles == state["roles"]:
+            keep.append(item)
+        elif config.getoption("harness_attach_matching"):
+            drop.append(item)
+        else:
+            roles = spec.roles if spec else "no cluster marker"
+            pytest.exit(f"harness: {item.path}: spec roles {roles} do not match cluster "
+                        f"{name}'s {state['roles']}", returncode=2)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -113,12 +151,9 @@ def _progress(config: pytest.Config) -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    """The module's running cluster (harness.nodes.cluster.Cluster)."""
-    # aiohttp, the docker SDK, restore: ~0.5 s more per pytest process (and xdist worker),
-    # paid only by a run that brings up a cluster
-    from harness.nodes.cluster import Cluster
-
+def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
+    """The module's running cluster (harness.nodes.cluster.Cluster; with --attach, the live
+    cluster's harness.nodes.running.RunningCluster)."""
     config = request.config
     try:
         spec = _module_spec(request.node, config)
@@ -127,10 +162,19 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     if spec is None:
         pytest.fail(f"{request.node.path}: no cluster marker; add "
                     "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
+    if config.getoption("harness_attach"):
+        live = config.stash[CLUSTERS][request.node.nodeid] = _attached(config)
+        yield live
+        return
+    # aiohttp, the docker SDK, restore: ~0.5 s more per pytest process (and xdist worker),
+    # paid only by a run that brings up a cluster
+    from harness.nodes.cluster import Cluster
+
     name = Path(str(request.node.path)).stem.removeprefix("test_").replace("_", "-")
+    destroy = config.getoption("harness_destroy")
     the_cluster = Cluster(name, spec, repo_dir=repo_dir(config),
                           image=config.getoption("harness_image"), progress=_progress(config),
-                          keep_failed=config.getoption("--keep-failed"),
+                          keep_failed=destroy != "always",
                           node_disk=config.getoption("harness_node_disk"),
                           removals=config.stash[REMOVALS])
     modid = request.node.nodeid
@@ -143,16 +187,30 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             pytest.fail(f"{type(err).__name__}: {err.with_log()}", pytrace=False)
         yield the_cluster
     finally:
-        keep = config.getoption("--keep-failed") and modid in config.stash[FAILED]
-        if keep:
+        keep = destroy == "never" or (destroy == "passing" and modid in config.stash[FAILED])
+        if keep and the_cluster.server is not None:
+            from harness.nodes.handover import hand_over
+
+            hand_over(the_cluster, _progress(config))
+        elif keep:  # it failed before its server was up: nothing to converge or verify
             the_cluster.keep()
-            say = _progress(config)
-            say(f"kept cluster {the_cluster.name} after a failure; log in with:")
-            for node in the_cluster.nodes.values():
-                say(f"  docker exec -it {node.container} bash    # node {node.name}")
+            _progress(config)(f"kept the containers of cluster {the_cluster.name}; "
+                              "`harness clean` removes them")
         else:
             the_cluster.down(wait=False)  # disk layers go in the background: REMOVALS
         config.stash[CLUSTERS].pop(modid, None)
+
+
+def _attached(config: pytest.Config) -> RunningCluster:
+    """`harness verify`: the live cluster named by --attach, attached, not owned."""
+    from harness.nodes.attach import attach
+    from harness.nodes.engine import ensure_engine
+    from harness.nodes.state import select
+
+    try:
+        return attach(select(config.getoption("harness_attach")), ensure_engine(_progress(config)))
+    except HarnessError as err:
+        pytest.fail(f"{type(err).__name__}: {err}", pytrace=False)
 
 
 class NodeFixtures:
@@ -187,13 +245,13 @@ class NodeFixtures:
 
 
 @pytest.fixture(scope="module")
-def hosts(cluster: Cluster) -> dict[str, Any]:
+def hosts(cluster: RunningCluster) -> dict[str, Any]:
     """{node name: testinfra Host} for every node of the cluster."""
     return dict(sorted(cluster.hosts().items()))
 
 
 @pytest.fixture(scope="module")
-def hosts_by_role(cluster: Cluster, hosts: dict[str, Any]) -> dict[str, list[Any]]:
+def hosts_by_role(cluster: RunningCluster, hosts: dict[str, Any]) -> dict[str, list[Any]]:
     """{role: [testinfra Host, ...]} in node-name order."""
     out: dict[str, list[Any]] = {}
     for name in sorted(cluster.nodes):
@@ -202,13 +260,13 @@ def hosts_by_role(cluster: Cluster, hosts: dict[str, Any]) -> dict[str, list[Any
 
 
 @pytest.fixture
-def report(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
+def report(cluster: RunningCluster, harness_node_name: str) -> dict[str, Any]:
     """The node's last converge report."""
     return cluster.reports[harness_node_name][-1]
 
 
 @pytest.fixture
-def policy(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
+def policy(cluster: RunningCluster, harness_node_name: str) -> dict[str, Any]:
     """The node's compiled policy, as the config server computes it now."""
     assert cluster.client is not None  # the fixture yields a cluster that is up
     doc: dict[str, Any] = cluster.client.get(f"/nodes/{harness_node_name}/policy")
