@@ -14,7 +14,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 import testinfra
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the cluster module loads only when a module asks for a clus
 CLUSTERS = pytest.StashKey[dict[str, "RunningCluster"]]()  # module nodeid -> its cluster
 FAILED = pytest.StashKey[set[str]]()                 # module nodeids with a failed test
 REMOVALS = pytest.StashKey[Removals]()               # the clusters' background removals
+REFUSED = pytest.StashKey[str]()                     # --attach: why the run was refused
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,10 +95,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     from harness.nodes.state import select
 
+    def refuse(message: str) -> NoReturn:
+        config.stash[REFUSED] = message  # `harness verify` prints it as its one line
+        pytest.exit(f"harness: {message}", returncode=2)
+
     try:
         state = select(name)
     except UsageError as err:
-        pytest.exit(f"harness: {err}", returncode=2)
+        refuse(str(err))
     keep, drop = [], []
     for item in items:
         spec = _module_spec(item, config)
@@ -107,8 +112,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
         else:
             roles = spec.roles if spec else "no cluster marker"
-            pytest.exit(f"harness: {item.path}: spec roles {roles} do not match cluster "
-                        f"{name}'s {state['roles']}", returncode=2)
+            refuse(f"{item.path}: spec roles {roles} do not match cluster {name}'s "
+                   f"{state['roles']}")
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -14,15 +14,17 @@ from pathlib import Path
 
 from harness.cli.common import Subparsers
 from harness.cli.nodes import add_cluster
-from harness.errors import ConvergeError, HarnessError
+from harness.errors import ConvergeError, HarnessError, UsageError
 from harness.nodes import state as st
-from harness.nodes.attach import attach
-from harness.nodes.engine import ensure_engine
 from harness.nodes.passes import Report
-from harness.nodes.reposync import sync_repo
 
 
 def cmd_converge(args: argparse.Namespace) -> int:
+    # the engine and testinfra load here, not for `harness verify` (pytest must come first)
+    from harness.nodes.attach import attach
+    from harness.nodes.engine import ensure_engine
+    from harness.nodes.reposync import sync_repo
+
     state = st.select(args.cluster)
     live = attach(state, ensure_engine(print), reports=False)
     names = list(args.nodes) or list(live.nodes)
@@ -61,14 +63,27 @@ def cmd_converge(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    import pytest  # the plugin serves the fixtures from the live cluster (--attach)
+    # pytest, and the plugin serving the fixtures from the live cluster (--attach); loaded
+    # here, before testinfra, so pytest can rewrite its asserts
+    import pytest
 
+    class Refusal:
+        message: str | None = None
+
+        def pytest_unconfigure(self, config: pytest.Config) -> None:
+            from harness.pytest_plugin import REFUSED  # loaded by pytest by now
+
+            self.message = config.stash.get(REFUSED, None)
+
+    refusal = Refusal()
     state = st.select(args.cluster)
     specs = list(args.specs) or [str(Path(state["repo"]) / "role_specs")]
     argv = [*specs, "--attach", state["name"], "--repo", state["repo"], *args.pytest_args]
     if not args.specs:
         argv.append("--attach-matching")
-    code = int(pytest.main(argv))
+    code = int(pytest.main(argv, plugins=[refusal]))
+    if refusal.message:
+        raise UsageError(refusal.message)
     st.record_action(state, list(state["nodes"]), "verify")
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise HarnessError(f"no role spec for cluster {state['name']}'s roles {state['roles']} "

@@ -21,7 +21,6 @@ from harness.cli.common import Subparsers, add_repo, repo_dir
 from harness.errors import EngineError, NotFound, ReadinessTimeout, UsageError
 from harness.nodes import state as st
 from harness.nodes.engine import ensure_engine
-from harness.nodes.keeper import READY, KeeperSpec
 from harness.nodes.labels import CLUSTER, NODE, SESSION
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
@@ -46,6 +45,8 @@ def _check_repo(repo: Path, roles: dict[str, int], env: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from harness.nodes.keeper import READY, KeeperSpec  # the Cluster (and testinfra) it loads
+
     roles = ClusterSpec.from_args(args.roles, args.env).roles
     repo = repo_dir(args)
     _check_repo(repo, roles, args.env)
