@@ -11,13 +11,30 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness.client import Client, run_all
-from harness.errors import UsageError
+from harness.errors import Problem, UsageError, ValidationError
+from harness.repo.cookbook import Cookbook
 from harness.restore import Payload, _from_repo, _groups, _upload, read_backup
+
+
+def check_recipes(cookbooks: Iterable[Cookbook]) -> None:
+    """Every recipe compiles: a syntax error would fail every node's converge after the
+    sync, so it is refused before (stricter than restore, which leaves it to the agent)."""
+    problems = []
+    for cookbook in cookbooks:
+        for recipe in sorted(cookbook.recipes):
+            path = cookbook.path / "recipes" / f"{recipe}.py"
+            try:
+                compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+            except SyntaxError as err:
+                problems.append(Problem(str(path), f"SyntaxError: {err.msg}", err.lineno))
+    if problems:
+        raise ValidationError(problems)
 
 
 def sync_payload(repo: Path, from_backup: Path | None) -> tuple[Payload, set[tuple[str, str]]]:
@@ -27,6 +44,7 @@ def sync_payload(repo: Path, from_backup: Path | None) -> tuple[Payload, set[tup
     if from_backup is not None:
         payload.merge(read_backup(from_backup))
     ours = _from_repo(repo)
+    check_recipes(ours.cookbooks.values())
     frozen = set(payload.cookbooks) - set(ours.cookbooks)
     payload.merge(ours)
     return payload, frozen
