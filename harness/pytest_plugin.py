@@ -42,17 +42,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run every spec in this environment instead of its marker's")
     group.addoption("--destroy", dest="harness_destroy", default="always",
                     choices=("passing", "always", "never"),
-                    help="when to remove a module's cluster (Test Kitchen's names): always "
-                         "(default), passing (keep it after a failure), never; a kept cluster "
-                         "stays usable by `harness converge|verify|login|down`")
+                    help="when to remove a module's cluster (Kitchen's names; default always); "
+                         "a kept one stays usable by `harness converge|verify|login|down`")
     group.addoption("--keep-failed", dest="harness_destroy", action="store_const",
                     const="passing", help="the same as --destroy passing")
     group.addoption("--attach", dest="harness_attach", default=None, metavar="CLUSTER",
-                    help="run the specs against this running cluster (`harness verify`): no "
-                         "container is created or removed")
+                    help="run the specs against this running cluster (`harness verify`)")
     group.addoption("--attach-matching", dest="harness_attach_matching", action="store_true",
-                    help="with --attach: deselect the modules whose roles differ from the "
-                         "cluster's instead of stopping")
+                    help="with --attach: deselect modules with other roles instead of stopping")
     group.addoption("--image", dest="harness_image", default=None,
                     help="node image to use instead of the base image built from images/")
     group.addoption("--node-disk", dest="harness_node_disk", default="auto", choices=NODE_DISKS,
@@ -105,7 +102,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         refuse(str(err))
     keep, drop = [], []
     for item in items:
-        spec = _module_spec(item, config)
+        try:
+            spec = _module_spec(item, config)
+        except UsageError as err:
+            refuse(str(err))
         if spec is not None and spec.roles == state["roles"]:
             keep.append(item)
         elif config.getoption("harness_attach_matching"):
@@ -167,9 +167,14 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
     if spec is None:
         pytest.fail(f"{request.node.path}: no cluster marker; add "
                     "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
-    if config.getoption("harness_attach"):
-        live = config.stash[CLUSTERS][request.node.nodeid] = _attached(config)
-        yield live
+    if config.getoption("harness_attach"):  # `harness verify`: attached, not owned
+        from harness.nodes.attach import attach_named
+
+        try:
+            live = attach_named(config.getoption("harness_attach"), _progress(config))
+        except HarnessError as err:
+            pytest.fail(f"{type(err).__name__}: {err}", pytrace=False)
+        yield config.stash[CLUSTERS].setdefault(request.node.nodeid, live)
         return
     # aiohttp, the docker SDK, restore: ~0.5 s more per pytest process (and xdist worker),
     # paid only by a run that brings up a cluster
@@ -204,18 +209,6 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
         else:
             the_cluster.down(wait=False)  # disk layers go in the background: REMOVALS
         config.stash[CLUSTERS].pop(modid, None)
-
-
-def _attached(config: pytest.Config) -> RunningCluster:
-    """`harness verify`: the live cluster named by --attach, attached, not owned."""
-    from harness.nodes.attach import attach
-    from harness.nodes.engine import ensure_engine
-    from harness.nodes.state import select
-
-    try:
-        return attach(select(config.getoption("harness_attach")), ensure_engine(_progress(config)))
-    except HarnessError as err:
-        pytest.fail(f"{type(err).__name__}: {err}", pytrace=False)
 
 
 class NodeFixtures:

@@ -7,13 +7,16 @@ a container, and nothing stops the server.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from harness.client import Client
 from harness.errors import ServerError, UsageError
 from harness.nodes.backend import Backend
 from harness.nodes.bootstrap import Node
+from harness.nodes.engine import ensure_engine
 from harness.nodes.labels import NODE, SESSION
 from harness.nodes.running import RunningCluster
-from harness.nodes.state import State, cluster_dir
+from harness.nodes.state import State, cluster_dir, select
 
 
 def admin_client(state: State) -> Client:
@@ -42,3 +45,8 @@ def attach(state: State, backend: Backend, *, reports: bool = True) -> RunningCl
             raise UsageError(f"cluster {state['name']}: its config server does not answer "
                              f"({err}); is its keeper alive? (`harness list`)") from None
     return live
+
+
+def attach_named(name: str, progress: Callable[[str], None]) -> RunningCluster:
+    """The live cluster `name` (state.select's rules), on the engine it runs on."""
+    return attach(select(name), ensure_engine(progress))
