@@ -20,6 +20,8 @@ from harness.nodes.keeper import READY, state_of
 from harness.nodes.state import cluster_dir, remove_state, write_private, write_state
 from harness.server.snapshot import dump_store
 
+_KEEPERS: list[subprocess.Popen[str]] = []
+
 
 def hand_over(cluster: Cluster, say: Callable[[str], None]) -> str:
     """Keep cluster running under a keeper; returns the kept cluster's name. On failure the
@@ -49,6 +51,8 @@ def hand_over(cluster: Cluster, say: Callable[[str], None]) -> str:
         cluster.down()
         remove_state(cluster.name)
         raise
+    keeper.stdout.close()  # the keeper writes to its keeper.log from now on
+    _KEEPERS.append(keeper)  # detached on purpose: no "still running" warning when collected
     cluster.keep()  # stops pytest's reaper: the keeper's watches the nodes now
     say(f"kept cluster {cluster.name} (keeper pid {keeper.pid}); use it with "
         f"`harness converge|verify|login --cluster {cluster.name}`, remove it with "
