@@ -207,8 +207,9 @@ class Cluster(RunningCluster):
         self.progress(f"cluster {self.name}: {line}")
 
     def keep(self) -> None:
-        """Leave the containers running for a human (--keep-failed); `harness clean` removes
-        them once this process is gone (their labels name it)."""
+        """Leave the containers running (--destroy never|passing). With a keeper adopting the
+        cluster first (handover.py) it stays usable; alone, `harness clean` removes the
+        containers once this process is gone (their labels name it)."""
         if self._down:
             return
         self._down = self._kept = True
