@@ -12,28 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
-import testinfra
-from pluggy import Result
 
+from harness import pytest_fixtures
 from harness.errors import HarnessError, UsageError
 from harness.nodes.platforms import check_platform_name, left_out, pop_marker_platforms
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.removals import Removals
 from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
+from harness.pytest_fixtures import CLUSTERS, FAILED, REFUSED, REMOVALS, NodeFixtures, repo_dir
 from harness.repo import repo_backup
 
 if TYPE_CHECKING:  # the cluster module loads only when a module asks for a cluster (below)
-    from harness.nodes.cluster import Cluster
-    from harness.unit import UnitRun
-
-CLUSTERS = pytest.StashKey[dict[str, "Cluster"]]()   # module nodeid -> Cluster
-FAILED = pytest.StashKey[set[str]]()                 # module nodeids with a failed test
-REMOVALS = pytest.StashKey[Removals]()               # the clusters' background removals
+    from harness.nodes.running import RunningCluster
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,8 +36,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--repo", default=None, help="config repo directory (default: the rootdir)")
     group.addoption("--env", dest="harness_env", default=None,
                     help="run every spec in this environment instead of its marker's")
-    group.addoption("--keep-failed", action="store_true",
-                    help="keep the containers of a cluster with a failed test and print how to log in")
+    group.addoption("--destroy", dest="harness_destroy", default="always",
+                    choices=("passing", "always", "never"),
+                    help="when to remove a module's cluster (Kitchen's names; default always); "
+                         "a kept one stays usable by `harness converge|verify|login|down`")
+    group.addoption("--keep-failed", dest="harness_destroy", action="store_const",
+                    const="passing", help="the same as --destroy passing")
+    group.addoption("--attach", dest="harness_attach", default=None, metavar="CLUSTER",
+                    help="run the specs against this running cluster (`harness verify`)")
+    group.addoption("--attach-matching", dest="harness_attach_matching", action="store_true",
+                    help="with --attach: deselect modules with other roles instead of stopping")
     group.addoption("--image", dest="harness_image", default=None,
                     help="node image to use instead of the base image built from images/")
     group.addoption("--node-disk", dest="harness_node_disk", default="auto", choices=NODE_DISKS,
@@ -63,10 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[FAILED] = set()
     config.stash[REMOVALS] = Removals()
     config.pluginmanager.register(NodeFixtures(), "harness-node-fixtures")
-
-
-def repo_dir(config: pytest.Config) -> Path:
-    return Path(config.getoption("--repo") or config.rootpath).resolve()
+    config.pluginmanager.register(pytest_fixtures, "harness-fixtures")
 
 
 def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> ClusterSpec:
@@ -90,7 +90,7 @@ def platform(config: pytest.Config) -> str:
         raise pytest.UsageError(str(err)) from None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _skip_other_platforms(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip the tests of a module whose marker's `platforms=[...]` leaves this platform out."""
     current = platform(config)
     for item in items:
@@ -103,6 +103,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _module_spec(item: pytest.Item | pytest.Module, config: pytest.Config) -> ClusterSpec | None:
     marker = item.get_closest_marker("cluster")
     return cluster_spec(marker, config, str(item.path)) if marker else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Platforms first (a module may leave this one out), then `--attach`."""
+    _skip_other_platforms(config, items)
+    _attached_only(config, items)
+
+
+def _attached_only(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --attach, only modules whose cluster marker has the live cluster's roles run."""
+    name = config.getoption("harness_attach")
+    if not name:
+        return
+    from harness.nodes.state import select
+
+    def refuse(message: str) -> NoReturn:
+        config.stash[REFUSED] = message  # `harness verify` prints it as its one line
+        pytest.exit(f"harness: {message}", returncode=2)
+
+    try:
+        state = select(name)
+    except UsageError as err:
+        refuse(str(err))
+    keep, drop = [], []
+    for item in items:
+        try:
+            spec = _module_spec(item, config)
+        except UsageError as err:
+            refuse(str(err))
+        if spec is not None and spec.roles == state["roles"]:
+            keep.append(item)
+        elif config.getoption("harness_attach_matching"):
+            drop.append(item)
+        else:
+            roles = spec.roles if spec else "no cluster marker"
+            refuse(f"{item.path}: spec roles {roles} do not match cluster {name}'s "
+                   f"{state['roles']}")
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -142,12 +182,9 @@ def _progress(config: pytest.Config) -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    """The module's running cluster (harness.nodes.cluster.Cluster)."""
-    # Lazy: aiohttp, the docker SDK and restore are paid only by a pytest process (and xdist
-    # worker) that brings up a cluster (decision 21)
-    from harness.nodes.cluster import Cluster
-
+def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
+    """The module's running cluster (harness.nodes.cluster.Cluster; with --attach, the live
+    cluster's harness.nodes.running.RunningCluster)."""
     config = request.config
     try:
         spec = _module_spec(request.node, config)
@@ -156,10 +193,24 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     if spec is None:
         pytest.fail(f"{request.node.path}: no cluster marker; add "
                     "pytestmark = pytest.mark.cluster(ROLE=COUNT, env=ENV)", pytrace=False)
+    if config.getoption("harness_attach"):  # `harness verify`: attached, not owned
+        from harness.nodes.attach import attach_named
+
+        try:
+            live = attach_named(config.getoption("harness_attach"), _progress(config))
+        except HarnessError as err:
+            pytest.fail(f"{type(err).__name__}: {err}", pytrace=False)
+        yield config.stash[CLUSTERS].setdefault(request.node.nodeid, live)
+        return
+    # Lazy: aiohttp, the docker SDK and restore are paid only by a pytest process (and xdist
+    # worker) that brings up a cluster (decision 21)
+    from harness.nodes.cluster import Cluster
+
     name = Path(str(request.node.path)).stem.removeprefix("test_").replace("_", "-")
+    destroy = config.getoption("harness_destroy")
     the_cluster = Cluster(name, spec, repo_dir=repo_dir(config),
                           image=config.getoption("harness_image"), progress=_progress(config),
-                          keep_failed=config.getoption("--keep-failed"),
+                          keep_failed=destroy != "always",
                           node_disk=config.getoption("harness_node_disk"),
                           removals=config.stash[REMOVALS])
     modid = request.node.nodeid
@@ -172,108 +223,15 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             pytest.fail(f"{type(err).__name__}: {err.with_log()}", pytrace=False)
         yield the_cluster
     finally:
-        keep = config.getoption("--keep-failed") and modid in config.stash[FAILED]
-        if keep:
+        keep = destroy == "never" or (destroy == "passing" and modid in config.stash[FAILED])
+        if keep and the_cluster.server is not None:
+            from harness.nodes.handover import hand_over
+
+            hand_over(the_cluster, _progress(config))
+        elif keep:  # it failed before its server was up: nothing to converge or verify
             the_cluster.keep()
-            say = _progress(config)
-            say(f"kept cluster {the_cluster.name} after a failure; log in with:")
-            for node in the_cluster.nodes.values():
-                say(f"  docker exec -it {node.container} bash    # node {node.name}")
+            _progress(config)(f"kept the containers of cluster {the_cluster.name}; "
+                              "`harness clean` removes them")
         else:
             the_cluster.down(wait=False)  # disk layers go in the background: REMOVALS
         config.stash[CLUSTERS].pop(modid, None)
-
-
-class NodeFixtures:
-    """`host`, `node` and their parameter, registered at configure time.
-
-    pytest-testinfra also defines `host`; a plugin registered later wins, and testinfra's entry
-    point loads after ours. In a module without a cluster marker `host` keeps testinfra's
-    meaning (`--hosts`, `testinfra_hosts`, else local), restricted to the first host.
-    """
-
-    @pytest.fixture
-    def harness_node_name(self, request: pytest.FixtureRequest) -> str | None:
-        """Parametrised by pytest_generate_tests in cluster modules; None elsewhere."""
-        return getattr(request, "param", None)
-
-    @pytest.fixture
-    def node(self, request: pytest.FixtureRequest, harness_node_name: str | None) -> Any:
-        """The Node (name, role, ip, container) this test run is about."""
-        if harness_node_name is None:
-            pytest.fail(f"{request.node.path}: `node` needs a cluster marker", pytrace=False)
-        return request.getfixturevalue("cluster").nodes[harness_node_name]
-
-    @pytest.fixture
-    def host(self, request: pytest.FixtureRequest, harness_node_name: str | None) -> Any:
-        """The testinfra Host of this test run's node."""
-        if harness_node_name is None:
-            config = request.config
-            spec = (config.option.hosts.split(",")[0] if getattr(config.option, "hosts", None)
-                    else (getattr(request.module, "testinfra_hosts", None) or ["local://"])[0])
-            return testinfra.get_host(spec)
-        return request.getfixturevalue("hosts")[harness_node_name]
-
-
-@pytest.fixture(scope="module")
-def hosts(cluster: Cluster) -> dict[str, Any]:
-    """{node name: testinfra Host} for every node of the cluster."""
-    return dict(sorted(cluster.hosts().items()))
-
-
-@pytest.fixture(scope="module")
-def hosts_by_role(cluster: Cluster, hosts: dict[str, Any]) -> dict[str, list[Any]]:
-    """{role: [testinfra Host, ...]} in node-name order."""
-    out: dict[str, list[Any]] = {}
-    for name in sorted(cluster.nodes):
-        out.setdefault(cluster.nodes[name].role, []).append(hosts[name])
-    return out
-
-
-@pytest.fixture
-def report(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
-    """The node's last converge report."""
-    return cluster.reports[harness_node_name][-1]
-
-
-@pytest.fixture
-def policy(cluster: Cluster, harness_node_name: str) -> dict[str, Any]:
-    """The node's compiled policy, as the config server computes it now."""
-    assert cluster.client is not None  # the fixture yields a cluster that is up
-    doc: dict[str, Any] = cluster.client.get(f"/nodes/{harness_node_name}/policy")
-    return doc
-
-
-@pytest.fixture
-def unit_converge(request: pytest.FixtureRequest) -> Callable[..., UnitRun]:
-    """harness.unit.converge with repo= this session's repo (--repo, default the rootdir):
-    no containers. Imported here, not at module level: 0.2 s that cluster specs never need."""
-    from harness.unit import converge
-
-    def run(run_list: str | list[str], **kwargs: Any) -> UnitRun:
-        kwargs.setdefault("repo", repo_dir(request.config))
-        return converge(run_list, **kwargs)
-    return run
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Generator[None, Result[pytest.TestReport], None]:
-    """On failure, attach each affected node's diagnostics to the report."""
-    outcome = yield
-    rep = outcome.get_result()
-    if not rep.failed or item.get_closest_marker("cluster") is None:
-        return
-    modid = item.nodeid.split("::")[0]
-    item.config.stash[FAILED].add(modid)
-    the_cluster = item.config.stash[CLUSTERS].get(modid)
-    if the_cluster is None:
-        return
-    callspec = getattr(item, "callspec", None)
-    name = callspec.params.get("harness_node_name") if callspec else None
-    for node_name in [name] if name else sorted(the_cluster.nodes):
-        try:
-            text = the_cluster.diagnostics(node_name)
-        except HarnessError as err:  # the node may be gone; say so instead of hiding the failure
-            text = f"(no diagnostics: {err})"
-        rep.sections.append((f"harness diagnostics: {node_name}", text))

@@ -1,7 +1,9 @@
-"""`harness up | converge | login | down | clean`: a cluster on the command line.
+"""`harness up | login | down | clean | list`: clusters that outlive the command.
 
 `up` starts the detached keeper (harness/nodes/keeper.py), streams its progress over a pipe
-and returns once the keeper reports ready; the other commands read the keeper's state file.
+and returns once the keeper reports ready; the other commands find the cluster in the per-user
+state directory (harness/nodes/state.py), from any directory. `converge` and `verify` are in
+loop.py.
 """
 from __future__ import annotations
 
@@ -12,15 +14,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
 
 from harness.cli.common import Subparsers, add_repo, repo_dir
 from harness.errors import EngineError, NotFound, ReadinessTimeout, UsageError
-from harness.nodes.bootstrap import Node, run_converge
+from harness.nodes import state as st
 from harness.nodes.engine import ensure_engine
 from harness.nodes.imagedefs import default_images_dir
-from harness.nodes.keeper import READY, KeeperSpec, load_state, state_dir
+from harness.nodes.labels import CLUSTER, NODE, SESSION
 from harness.nodes.platforms import check_platform_name, platform_image_dir
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
@@ -28,17 +30,9 @@ from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
 from harness.nodes.waits import wait_until
 
 
-def _required_state() -> dict[str, Any]:
-    state = load_state()
-    assert state is not None  # load_state() raises instead when required
-    return state
-
-
-def _state_node(state: dict[str, Any], name: str) -> dict[str, Any]:
-    if name not in state["nodes"]:
-        raise NotFound(f"no node {name!r} in the running cluster ({', '.join(state['nodes'])})")
-    node: dict[str, Any] = state["nodes"][name]
-    return node
+def add_cluster(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cluster", metavar="NAME", help="which running cluster (default: the "
+                   "only one, else the one whose repo holds the current directory)")
 
 
 def _check_repo(repo: Path, roles: dict[str, int], env: str) -> None:
@@ -53,15 +47,19 @@ def _check_repo(repo: Path, roles: dict[str, int], env: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from harness.nodes.keeper import READY, KeeperSpec  # the Cluster (and testinfra) it loads
+
     roles = ClusterSpec.from_args(args.roles, args.env).roles
     repo = repo_dir(args)
     _check_repo(repo, roles, args.env)
     check_platform_name(args.platform, "--platform")
     platform_image_dir(default_images_dir(repo), args.platform)  # unknown: exit 2 before the keeper
-    state = load_state(required=False)
-    if state and pid_alive(state.get("pid"), state.get("pid_start")):
-        raise UsageError(f"cluster {state['cluster']} is already up here; `harness down` first")
-    spec: KeeperSpec = {"name": "up-" + "-".join(roles), "repo": str(repo), "roles": roles,
+    name = args.name or "up-" + "-".join(roles)
+    old = st.read_state(name)
+    if old and st.keeper_alive(old):
+        raise UsageError(f"cluster {name} is already up; `harness down --cluster {name}` "
+                         "first, or choose another --name")
+    spec: KeeperSpec = {"name": name, "repo": str(repo), "roles": roles,
                         "environment": args.env, "image": args.image,
                         "node_disk": args.node_disk,
                         "platform": args.platform}
@@ -80,67 +78,97 @@ def cmd_up(args: argparse.Namespace) -> int:
         keeper.send_signal(signal.SIGTERM)  # the keeper tears down what it started
         keeper.wait()
         raise
-    state = load_state(required=False)
-    if not state or state.get("pid") != keeper.pid:
+    state = st.read_state(name)
+    if not state or state.get("keeper", {}).get("pid") != keeper.pid:
         return keeper.wait() or 1  # the keeper printed its one-line error already
-    print(f"cluster {state['cluster']} is up on {state.get('platform')}: "
-          f"server {state['server_url']} "
-          f"(admin token in {state_dir() / 'admin.token'})")
-    for name, node in state["nodes"].items():
-        print(f"  {name:<20} {node['ip']:<15} harness login {name}")
-    print("remove it with: harness down")
-    return 0
-
-
-def cmd_converge(args: argparse.Namespace) -> int:
-    info = _state_node(_required_state(), args.node)
-    node = Node(args.node, info["role"], info["container"], info["ip"])
-
-    def show(line: str) -> None:  # the --json report line is for machines
-        if not (line.startswith("{") and line.rstrip().endswith("}")):
-            print(line, flush=True)
-
-    report, _ = run_converge(ensure_engine(print), node, stream=show)
-    changed = report.get("changed") or []
-    print(f"converged {args.node} in {report.get('seconds', 0):.1f} s: "
-          f"{len(changed)} changed" + (f" ({', '.join(changed)})" if changed else ""))
+    print(f"cluster {name} is up on {state.get('platform')}: server {state['server_url']} "
+          f"(admin token in {st.cluster_dir(name) / 'admin.token'})")
+    for node, info in state["nodes"].items():
+        print(f"  {node:<20} {info['ip']:<15} harness login {node}")
+    print(f"edit the repo, then: harness converge; remove it with: harness down"
+          f"{'' if len(st.live_sessions()) == 1 else ' --cluster ' + name}")
     return 0
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    info = _state_node(_required_state(), args.node)
+    state = st.select(args.cluster)
+    if args.node not in state["nodes"]:
+        raise NotFound(f"no node {args.node!r} in cluster {state['name']} "
+                       f"({', '.join(state['nodes'])})")
     docker = shutil.which("docker")
     if not docker:
         raise EngineError("the docker CLI is not installed; use: harness converge NODE")
+    st.record_action(state, [args.node], "login")
     flags = "-it" if sys.stdin.isatty() else "-i"
-    os.execv(docker, [docker, "exec", flags, info["container"], "bash", "-l"])
+    os.execv(docker, [docker, "exec", flags, state["nodes"][args.node]["container"], "bash",
+                      "-l"])
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    state = _required_state()
-    pid = state["pid"]
-    if pid_alive(pid, state.get("pid_start")):
+    if args.cluster is not None and st.read_state(args.cluster) is not None:
+        state = st.read_state(args.cluster) or {}  # its keeper may be dead: sweep anyway
+    else:
+        state = st.select(args.cluster)
+    keeper = state.get("keeper") or {}
+    pid, start = keeper.get("pid"), keeper.get("start")
+    if pid is not None and pid_alive(pid, start):
         os.kill(pid, signal.SIGTERM)
         try:
-            wait_until(lambda: pid_alive(pid, state.get("pid_start")), lambda alive: not alive,
+            wait_until(lambda: pid_alive(pid, start), lambda alive: not alive,
                        timeout=60, interval=0.1, what=f"keeper {pid} to exit")
         except ReadinessTimeout:
             os.kill(pid, signal.SIGKILL)
     containers, networks = reap(ensure_engine(print), state["session"])  # normally nothing left
-    for name in ("state.json", "admin.token"):
-        (state_dir() / name).unlink(missing_ok=True)
+    st.remove_state(state["name"])
     swept = (f"; swept {containers} containers, {networks} networks"
              if containers or networks else "")
-    print(f"cluster {state['cluster']} is down ({', '.join(state['nodes'])}){swept}")
+    print(f"cluster {state['name']} is down ({', '.join(state['nodes'])}){swept}")
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    containers, networks = clean(ensure_engine(print), print)
-    state = load_state(required=False)
-    if state and not pid_alive(state.get("pid"), state.get("pid_start")):
-        (state_dir() / "state.json").unlink(missing_ok=True)
+    containers, networks = clean(ensure_engine(print), print, kept=st.live_sessions())
+    for state in st.all_states():
+        if not st.keeper_alive(state):
+            st.remove_state(state["name"])
+            print(f"clean: forgot cluster {state['name']} (its keeper is gone)")
     print(f"clean: removed {containers} containers and {networks} networks of dead sessions")
+    return 0
+
+
+def _ago(then: float | None) -> str:
+    if not then:
+        return "-"
+    seconds = max(0, int(time.time() - then))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    states = st.all_states()
+    labelled = ensure_engine(print).labelled()
+    for state in states:
+        alive = st.keeper_alive(state)
+        keeper = f"keeper {state['keeper'].get('pid')}" if alive else "keeper gone"
+        print(f"{state['name']}  repo {state['repo']}  env {state['environment']}  platform "
+              f"{state.get('platform', 'base')}  up {_ago(state.get('created_at'))}  "
+              f"({state.get('origin', 'up')}, {keeper})")
+        for node, info in state["nodes"].items():
+            print(f"  {node:<20} {info['ip']:<15} {info.get('last_action', '-'):<9} "
+                  f"{_ago(info.get('last_action_at'))} ago")
+    known = {s["session"] for s in states}
+    orphans: dict[str, list[str]] = {}
+    for labels in labelled:
+        if labels.get(SESSION) not in known and labels.get("kind") == "container":
+            orphans.setdefault(f"{labels.get(CLUSTER, '?')} (session {labels[SESSION]})",
+                               []).append(labels.get(NODE, "?"))
+    for name, nodes in sorted(orphans.items()):
+        print(f"{name}  no keeper (a test run's, or left over: `harness clean` removes "
+              f"it once its process is gone): {', '.join(sorted(nodes))}")
+    if not states and not orphans:
+        print("no clusters")
     return 0
 
 
@@ -148,6 +176,7 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("up", help="start a cluster: server + nodes, bootstrap, converge")
     p.add_argument("roles", nargs="+", metavar="ROLE[=COUNT]")
     p.add_argument("--env", default="_default")
+    p.add_argument("--name", help="the cluster's name (default: up-ROLE-...)")
     p.add_argument("--image", help="node image (default: the base image, built if needed)")
     p.add_argument("--platform", default=DEFAULT_PLATFORM, metavar="NAME",
                    help=f"the platform the nodes run (images/; default: {DEFAULT_PLATFORM})")
@@ -156,12 +185,14 @@ def register(sub: Subparsers) -> None:
                         "ram when the engine's host has 7 GiB or more)")
     add_repo(p)
     p.set_defaults(handler=cmd_up)
-    for name, helptext, handler in (("converge", "re-run the agent on a node", cmd_converge),
-                                    ("login", "open a shell on a node", cmd_login)):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("node")
-        p.set_defaults(handler=handler)
-    for name, helptext, handler in (("down", "remove the running cluster", cmd_down),
-                                    ("clean", "remove leftovers of dead sessions", cmd_clean)):
-        p = sub.add_parser(name, help=helptext)
-        p.set_defaults(handler=handler)
+    p = sub.add_parser("login", help="open a shell on a node")
+    p.add_argument("node")
+    add_cluster(p)
+    p.set_defaults(handler=cmd_login)
+    p = sub.add_parser("down", help="remove a running cluster")
+    add_cluster(p)
+    p.set_defaults(handler=cmd_down)
+    sub.add_parser("clean", help="remove leftovers of dead sessions").set_defaults(
+        handler=cmd_clean)
+    sub.add_parser("list", help="the running clusters: repo, environment, nodes, last "
+                   "actions").set_defaults(handler=cmd_list)

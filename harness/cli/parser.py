@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli import ci, images, nodes, plan, repo, rollout, server
+from harness.cli import ci, images, loop, nodes, plan, repo, rollout, server
 from harness.cli.common import Parser
 
 DESCRIPTION = "`harness` command line: the thin argparse edge."
-FAMILIES = (repo, server, images, nodes, rollout, ci, plan)
+FAMILIES = (repo, server, images, nodes, loop, rollout, ci, plan)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,65 +13,57 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from testinfra.host import Host
-
-from harness.client import Client
-from harness.errors import ConvergeError, HarnessError, UsageError
+from harness.errors import HarnessError
 from harness.nodes import bootstrap as nb
 from harness.nodes.backend import Backend
 from harness.nodes.bootstrap import Node
 from harness.nodes.configserver import ServerUp, start_cluster_server
 from harness.nodes.engine import ensure_engine
-from harness.nodes.fanout import Fanout
 from harness.nodes.images import default_images_dir, ensure_platform_image
 from harness.nodes.labels import node_labels
-from harness.nodes.passes import Report, check_idempotent, settle
+from harness.nodes.passes import check_idempotent, settle
 from harness.nodes.ramdisk import check_node_disk, ram_dirs
 from harness.nodes.reaper import install_sigterm_handler, start_reaper, stop_reaper
 from harness.nodes.removals import Removals
+from harness.nodes.running import RunningCluster
 from harness.nodes.spec import ClusterSpec
 from harness.nodes.teardown import kill_nodes, remove_session, stop_server
-from harness.nodes.testinfra_backend import engine_host
-from harness.rollout.flip import flip_node
 from harness.server.serve import ConfigServer
 
 T = TypeVar("T")
 
 
-class Cluster:
-    """One spec module's cluster. Use as a context manager, or call up() and down()."""
+class Cluster(RunningCluster):
+    """One spec module's cluster. Use as a context manager, or call up() and down().
+
+    The while-up methods (node, converge, flip, search, exec, host...) are RunningCluster's."""
 
     def __init__(self, name: str, spec: ClusterSpec, *, repo_dir: Path,
                  image: str | None = None, backend: Backend | None = None,
                  progress: Callable[[str], None] = print,
                  keep_failed: bool = False, apt_proxy: str | None = None,
                  node_disk: str = "auto", removals: Removals | None = None) -> None:
-        self.name, self.spec, self.repo_dir = name, spec, Path(repo_dir)
-        self.environment, self.roles = spec.environment, dict(spec.roles)
-        self.image, self.backend = image, backend
+        self.id = secrets.token_hex(4)
+        super().__init__(name, spec.environment, spec.roles,
+                         {n: Node(n, role, f"h-{self.id}-{n}")
+                          for n, role in spec.node_roles().items()},
+                         backend=backend, pool_name=f"cluster-{self.id}")
+        self.spec, self.repo_dir = spec, Path(repo_dir)
+        self.image = image
         self.from_backup, self.progress = spec.from_backup, progress
         self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
         self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
         self.node_disk = check_node_disk(node_disk)
         self.removals = removals  # down(wait=False) removes there; without one, in the foreground
         self.ram_dirs: tuple[str, ...] = ()  # what nodes write there stays in RAM (decision 19)
-        self.id = secrets.token_hex(4)
         self.session = self.id
         self.network = f"h-{self.id}"
-        self.nodes: dict[str, Node] = {
-            n: Node(n, role, f"h-{self.id}-{n}") for n, role in spec.node_roles().items()}
         self.server: ConfigServer | None = None
-        self.client: Client | None = None
-        self.reports: dict[str, list[Report]] = {n: [] for n in self.nodes}
-        self.logs: dict[str, str] = {n: "" for n in self.nodes}
-        self.timings: dict[str, dict[str, float]] = {n: {} for n in self.nodes}
         self.cluster_timings: dict[str, float] = {}
         self._reaper: subprocess.Popen[bytes] | None = None
-        self._pool = Fanout(len(self.nodes), f"cluster-{self.id}")
         self._server_started: Future[ServerUp] | None = None
-        self._hosts: dict[str, Host] = {}
         self._down = self._kept = False
 
     # lifecycle -------------------------------------------------------------------------------
@@ -215,81 +207,12 @@ class Cluster:
         self.progress(f"cluster {self.name}: {line}")
 
     def keep(self) -> None:
-        """Leave the containers running for a human (--keep-failed); `harness clean` removes
-        them once this process is gone (their labels name it)."""
+        """Leave the containers running (--destroy never|passing). With a keeper adopting the
+        cluster first (handover.py) it stays usable; alone, `harness clean` removes the
+        containers once this process is gone (their labels name it)."""
         if self._down:
             return
         self._down = self._kept = True
         stop_reaper(self._reaper)
         self._pool.shutdown(wait=False)
         stop_server(self._server_started, self._say)
-
-    # while up -------------------------------------------------------------------------------
-    def node(self, name: str) -> Node:
-        if name not in self.nodes:
-            raise UsageError(f"no node {name!r} in cluster {self.name} ({', '.join(self.nodes)})")
-        return self.nodes[name]
-
-    def _engine(self) -> Backend:
-        if self.backend is None:
-            raise UsageError(f"cluster {self.name} is not up")
-        return self.backend
-
-    def _admin(self) -> Client:
-        if self.client is None:
-            raise UsageError(f"cluster {self.name} is not up")
-        return self.client
-
-    def converge(self, name: str, why_run: bool = False) -> Report:
-        """One agent run on a node; its report (ConvergeError with the log tail on failure)."""
-        node = self.node(name)
-        try:
-            report, output = nb.run_converge(self._engine(), node, why_run=why_run)
-        except ConvergeError as err:
-            self.logs[name] = err.log_tail or ""
-            raise
-        self.logs[name] = output
-        self.reports[name].append(report)
-        return report
-
-    def converge_all(self, label: str) -> dict[str, Report]:
-        """One converge pass on every node, concurrently; timings under `label`."""
-        def one(node: Node) -> Report:
-            started = time.monotonic()
-            try:
-                return self.converge(node.name)
-            finally:
-                self.timings[node.name][label] = time.monotonic() - started
-
-        return self._pool.each(self.nodes, one)
-
-    def flip(self, name: str, environment: str) -> list[tuple[str, str | None, str | None]]:
-        """Move a node to another environment on the server (knife flip); converge it next.
-
-        Same checks as `harness flip`: the environment exists and the node's run list solves
-        there. Returns the cookbooks whose resolved version changes: (name, old, new).
-        """
-        self.node(name)
-        return flip_node(self._admin(), name, environment)
-
-    def search(self, index: str, q: str) -> list[dict[str, Any]]:
-        return self._admin().search(index, q)
-
-    def exec(self, name: str, cmd: list[str] | str) -> tuple[int, str]:
-        """Run a command on a node (a string goes through `sh -c`); (exit code, output)."""
-        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        return self._engine().exec(self.node(name).container, argv)
-
-    def diagnostics(self, name: str) -> str:
-        return nb.diagnostics(self._engine(), self.node(name), self.logs.get(name, ""))
-
-    def host(self, name: str) -> Host:
-        """testinfra Host of a node (commands through the engine API, as `docker://` does)."""
-        if name not in self._hosts:
-            self._hosts[name] = engine_host(self._engine(), self.node(name).container)
-        return self._hosts[name]
-
-    testinfra_host = host
-
-    def hosts(self) -> dict[str, Host]:
-        return {name: self.host(name) for name in self.nodes}

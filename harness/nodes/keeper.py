@@ -1,12 +1,12 @@
-"""The `harness up` keeper: the process that owns a command-line cluster.
+"""The keeper: the process that owns a cluster left running, and so its config server.
 
-`up` must return while the cluster keeps running, and the cluster's config server lives in the
-process that owns the Cluster. So `up` starts this module detached
-(`python -m harness.nodes.keeper <json spec>`); it brings the cluster up, writes
-`.harness/state.json` (in the current directory), prints READY, then waits for SIGTERM
-(`harness down`) and tears everything down. The keeper is the controlling process of the
-session: if it is killed, the reaper removes the nodes. The state file helpers live here
-too, since the keeper writes what the other commands read.
+`harness up` must return while the cluster keeps running, and a config server lives in the
+process that runs it. So `up` starts `python -m harness.nodes.keeper '<json spec>'` detached:
+it brings the cluster up, writes the cluster's state directory (harness/nodes/state.py),
+prints READY, then waits for SIGTERM (`harness down`) and tears everything down.
+`--adopt DIR` takes over a cluster pytest kept (`--destroy never|passing`): it serves the
+store pytest dumped into DIR on the same address, watches the nodes with its own reaper, and
+on SIGTERM removes them by session label, exactly like an `up` cluster's keeper.
 """
 from __future__ import annotations
 
@@ -14,17 +14,24 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
-from harness.errors import HarnessError, UsageError
+from harness.agent.build import agent_zipapp_bytes
+from harness.errors import HarnessError
 from harness.nodes.cluster import Cluster
+from harness.nodes.engine import ensure_engine
 from harness.nodes.labels import pid_start
-from harness.nodes.reaper import install_sigterm_handler
+from harness.nodes.reaper import install_sigterm_handler, start_reaper
 from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
+from harness.nodes.state import State, cluster_dir, remove_state, write_private, write_state
+from harness.nodes.teardown import kill_nodes, remove_session
 from harness.repo import repo_backup
+from harness.server.serve import ConfigServer
+from harness.server.snapshot import load_store
+from harness.server.store import Store
 
-STATE_DIR = Path(".harness")
 READY = "harness-keeper: ready"
 
 
@@ -40,27 +47,35 @@ class KeeperSpec(TypedDict):
     platform: NotRequired[str]
 
 
-def state_dir() -> Path:
-    return Path.cwd() / STATE_DIR
+def state_of(cluster: Cluster, origin: str) -> State:
+    """The state a cluster's keeper writes (origin: "up" or "pytest"); keeper filled in later."""
+    server = cluster.server
+    if server is None:
+        raise HarnessError(f"cluster {cluster.name} has no server; was up() called?")
+    now = time.time()
+    return {"name": cluster.name, "origin": origin, "repo": str(cluster.repo_dir),
+            "from_backup": str(cluster.from_backup) if cluster.from_backup else None,
+            "environment": cluster.environment, "platform": cluster.spec.platform,
+            "image": cluster.image,
+            "roles": cluster.roles, "server_url": server.url, "session": cluster.session,
+            "network": cluster.network, "created_at": now, "keeper": {},
+            "nodes": {n: {"role": node.role, "container": node.container, "ip": node.ip,
+                          "last_action": "up", "last_action_at": now}
+                      for n, node in cluster.nodes.items()}}
 
 
-def load_state(required: bool = True) -> dict[str, Any] | None:
-    """The running cluster's state.json; None (or UsageError when required) if there is none."""
-    path = state_dir() / "state.json"
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        if required:
-            raise UsageError(f"no cluster is up here ({path} missing); "
-                             "run `harness up` first") from None
-        return None
-    except ValueError:
-        raise UsageError(f"{path} is corrupt; run `harness clean` and remove it") from None
-    return state
+def _claim(state: State, directory: Path) -> None:
+    """This process becomes the cluster's keeper (state.json names it)."""
+    state["keeper"] = {"pid": os.getpid(), "start": pid_start(os.getpid())}
+    write_state(state)
+    print(READY, flush=True)
+    log = os.open(directory / "keeper.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)  # the starter has returned: nobody reads the pipe any more
 
 
 def keeper_main(spec: KeeperSpec) -> int:
-    """Body of the keeper process: up, write state, wait for SIGTERM, down."""
+    """Body of an `up` keeper: up, write state, wait for SIGTERM, down."""
     install_sigterm_handler()
     cluster_spec = ClusterSpec(spec["roles"], spec["environment"],
                                repo_backup(Path(spec["repo"])),
@@ -76,44 +91,53 @@ def keeper_main(spec: KeeperSpec) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
-    directory = state_dir()
     try:
-        write_state(directory, cluster)
-        print(READY, flush=True)
-        log = os.open(directory / "keeper.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(log, 1)
-        os.dup2(log, 2)  # `up` has returned: nobody reads the pipe any more
+        state = state_of(cluster, "up")
+        directory = cluster_dir(cluster.name, create=True)
+        write_private(directory / "admin.token", (cluster.server.admin_token if cluster.server
+                                                  else "") + "\n")
+        _claim(state, directory)
         signal.pause()  # until SIGTERM/SIGINT (raised as KeyboardInterrupt)
     except KeyboardInterrupt:
         pass
     finally:
         cluster.down()
-        for name in ("state.json", "admin.token"):
-            (directory / name).unlink(missing_ok=True)
+        remove_state(cluster.name)
     return 0
 
 
-def write_state(directory: Path, cluster: Cluster) -> None:
-    """admin.token (0600) and state.json (written whole, then renamed into place)."""
-    server = cluster.server
-    if server is None:
-        raise UsageError(f"cluster {cluster.name} has no server; was up() called?")
-    directory.mkdir(exist_ok=True)
-    token = directory / "admin.token"
-    token.touch(mode=0o600)
-    token.write_text(server.admin_token + "\n")
-    state = {"cluster": cluster.name, "session": cluster.session, "pid": os.getpid(),
-             "pid_start": pid_start(os.getpid()), "repo": str(cluster.repo_dir),
-             "environment": cluster.environment, "platform": cluster.spec.platform,
-             "server_url": server.url,
-             "image": cluster.image, "network": cluster.network,
-             "nodes": {n: {"role": node.role, "container": node.container, "ip": node.ip}
-                       for n, node in cluster.nodes.items()},
-             "timings": cluster.timings}
-    tmp = directory / "state.json.part"
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    tmp.replace(directory / "state.json")
+def adopt_main(directory: Path) -> int:
+    """Body of an adopting keeper: serve the dumped store, keep the nodes, remove on SIGTERM."""
+    install_sigterm_handler()
+    state: State = json.loads((directory / "state.json").read_text())
+    dump: dict[str, Any] = json.loads((directory / "store.json").read_text())
+    host, _, port = state["server_url"].removeprefix("http://").rpartition(":")
+    server = ConfigServer(host.strip("[]"), int(port),
+                          admin_token=(directory / "admin.token").read_text().strip(),
+                          agent_pyz=agent_zipapp_bytes)
+    server.store = load_store(Store(), dump)
+    try:
+        server.start()
+    except HarnessError as err:
+        print(f"harness: {err}", flush=True)
+        return err.exit_code
+    (directory / "store.json").unlink()
+    reaper = start_reaper(state["session"])  # the nodes go when this process dies
+    try:
+        _claim(state, directory)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        backend = ensure_engine(print)
+        kill_nodes(backend, state["session"])
+        server.stop()
+        remove_session(backend, state["session"], reaper, print)
+        remove_state(state["name"])
+    return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--adopt"]:
+        sys.exit(adopt_main(Path(sys.argv[2])))
     sys.exit(keeper_main(json.loads(sys.argv[1])))

@@ -85,14 +85,18 @@ def reap(backend: Backend, session: str) -> tuple[int, int]:
     return removed
 
 
-def clean(backend: Backend, progress: Callable[[str], None] = print) -> tuple[int, int]:
-    """Remove every harness resource whose controlling process is no longer alive."""
+def clean(backend: Backend, progress: Callable[[str], None] = print,
+          kept: set[str] | frozenset[str] = frozenset()) -> tuple[int, int]:
+    """Remove every harness resource whose controlling process is no longer alive.
+
+    `kept`: sessions a live keeper holds (harness/nodes/state.py live_sessions()): a cluster
+    pytest kept names pytest's dead pid in its labels, yet is alive."""
     sessions: dict[str, dict[str, str]] = {}
     for labels in backend.labelled():
         sessions.setdefault(labels[SESSION], labels)
     containers = networks = 0
     for session, labels in sorted(sessions.items()):
-        if pid_alive(labels.get(PID), labels.get(PID_START)):
+        if session in kept or pid_alive(labels.get(PID), labels.get(PID_START)):
             continue
         c, n = reap(backend, session)
         progress(f"clean: session {session} (pid {labels.get(PID, '?')} gone): "

@@ -15,6 +15,7 @@ from harness.repo.documents import check_name
 from harness.server import __version__
 from harness.server.auth import Rule, allow, may_register
 from harness.server.store import Store
+from harness.server.sync import sync_store
 from harness.server.wire import WHO, json_response, parse_json, raw_json, read_body, read_json
 from harness.util import paused_gc
 
@@ -50,6 +51,7 @@ class Api:
         add("POST", "/_restore/{sid}/commit", self.commit)
         add("DELETE", "/_restore/{sid}", self.discard)
         add("GET", "/_snapshot", self.snapshot)
+        add("POST", "/_sync", self.sync)
         add("GET", "/agent/agent.pyz", self.agent)
 
     @staticmethod
@@ -180,6 +182,12 @@ class Api:
     async def snapshot(self, request: web.Request) -> web.Response:
         self.allow(request, Rule.ADMIN)
         return raw_json(self.store.snapshot())
+
+    async def sync(self, request: web.Request) -> web.Response:
+        """`harness converge`'s repo sync (sync.py): upserts that keep nodes and clients."""
+        self.allow(request, Rule.ADMIN)
+        body = await read_body(request)
+        return json_response(sync_store(self.store, parse_json(body)))
 
     async def agent(self, request: web.Request) -> web.Response:
         self.allow(request, Rule.AGENT)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -14,25 +15,29 @@ pytestmark = pytest.mark.docker
 
 
 def harness(cwd, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_STATE_HOME=str(cwd / "state"))
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_up_converge_login_down(engine, base_image, tmp_path):
     up = harness(tmp_path, "up", "web", "--repo", str(NODE_REPO), "--image", base_image)
     assert up.returncode == 0, up.stdout + up.stderr
     assert "harness login web-1" in up.stdout and "remove it with: harness down" in up.stdout
-    state = json.loads((tmp_path / ".harness" / "state.json").read_text())
+    directory = tmp_path / "state" / "harness" / "clusters" / "up-web"
+    state = json.loads((directory / "state.json").read_text())
+    keeper = state["keeper"]
     try:
-        assert pid_alive(state["pid"], state["pid_start"])  # the keeper holds the server
-        assert oct((tmp_path / ".harness" / "admin.token").stat().st_mode & 0o777) == "0o600"
+        assert pid_alive(keeper["pid"], keeper["start"])  # the keeper holds the server
+        assert oct((directory / "admin.token").stat().st_mode & 0o777) == "0o600"
+        assert oct(directory.stat().st_mode & 0o777) == "0o700"
 
         again = harness(tmp_path, "up", "web", "--repo", str(NODE_REPO))
         assert again.returncode == 2 and "already up" in again.stderr
 
         conv = harness(tmp_path, "converge", "web-1")
         assert conv.returncode == 0, conv.stdout + conv.stderr
-        assert conv.stdout.strip().splitlines()[-1].endswith(": 0 changed")
+        assert "web-1: converged in " in conv.stdout and ", 0 changed" in conv.stdout
         assert '"resources"' not in conv.stdout  # the JSON report line is not shown
 
         login = harness(tmp_path, "login", "web-1", stdin="hostname; systemctl is-active webapp\n")
@@ -40,14 +45,14 @@ def test_up_converge_login_down(engine, base_image, tmp_path):
 
         missing = harness(tmp_path, "converge", "web-9")
         assert missing.returncode == 2
-        assert missing.stderr.strip() == "harness: no node 'web-9' in the running cluster (web-1)"
+        assert missing.stderr.strip() == "harness: no node 'web-9' in cluster up-web (web-1)"
     finally:
         down = harness(tmp_path, "down")
     assert down.returncode == 0, down.stderr
     assert "cluster up-web is down" in down.stdout
-    assert not pid_alive(state["pid"], state["pid_start"])
+    assert not pid_alive(keeper["pid"], keeper["start"])
     assert leftovers(engine, state["session"]) == []
-    assert not (tmp_path / ".harness" / "state.json").exists()
+    assert not directory.exists()
 
 
 def test_up_failure_is_one_line_plus_log_and_leaves_nothing(engine, base_image, tmp_path):
@@ -58,6 +63,6 @@ def test_up_failure_is_one_line_plus_log_and_leaves_nothing(engine, base_image, 
                             "execute[fail-on-purpose]")
     assert "--- log tail ---" in up.stderr and "about to fail" in up.stderr
     assert "bootstrapping" in up.stdout
-    assert not (tmp_path / ".harness" / "state.json").exists()
+    assert not (tmp_path / "state" / "harness" / "clusters" / "up-broken" / "state.json").exists()
     assert not [lab for lab in engine.labelled() if lab.get("harness.cluster") == "up-broken"
                 and not pid_alive(lab.get("harness.pid"), lab.get("harness.pid_start"))]

@@ -1,5 +1,6 @@
 """A real `pytest` run of a role spec, as a user runs it: it passes and leaves nothing; killed,
-interrupted or failed with --keep-failed, its containers go (or stay) as promised."""
+interrupted or failed with --keep-failed, its containers go (or stay, under a keeper) as
+promised."""
 from __future__ import annotations
 
 import os
@@ -101,21 +102,40 @@ def test_interrupted_pytest_tears_down_before_exiting(engine, base_image, tmp_pa
     assert labelled(engine, cluster) == [], out
 
 
-def test_keep_failed_keeps_the_cluster_until_harness_clean(engine, base_image, tmp_path):
+@pytest.mark.parametrize("option", ["--keep-failed", "--destroy=passing"])
+def test_a_kept_cluster_is_handed_to_a_keeper_and_usable_like_an_up_one(engine, base_image,
+                                                                        tmp_path, option):
+    """--keep-failed (= --destroy passing): the failed module's cluster outlives pytest under
+    a keeper; `harness list`, `converge`, `verify` and `down` use it like an `up` cluster."""
     spec, cluster = spec_file(tmp_path, FAIL)
-    proc = pytest_run(spec, "--image", base_image, "--keep-failed")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    proc = pytest_run(spec, "--image", base_image, option, env=env)
     out = proc.communicate(timeout=600)[0]
     assert proc.returncode == 1, out
     assert "1 failed, 1 passed" in out and "harness diagnostics: web-1" in out
-    assert "kept cluster" in out and "docker exec -it h-" in out
-    time.sleep(2)   # the reaper would have acted by now if it were going to
+    assert "kept cluster it-" in out and "harness down --cluster it-" in out
+    time.sleep(2)   # pytest's reaper would have acted by now if it were going to
     kept = labelled(engine, cluster)
     assert {lab["kind"] for lab in kept} == {"container", "network"}
-    env = dict(os.environ)
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "clean"], capture_output=True,
-                          text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
+
+    def harness(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                              text=True, env=env, timeout=300, cwd=tmp_path)
+
+    assert harness("clean").returncode == 0
+    assert labelled(engine, cluster) == kept  # its keeper is alive: not a dead session
+    listed = harness("list").stdout
+    assert f"repo {NODE_REPO}" in listed and "(pytest, keeper " in listed, listed
+    name = listed.split()[0]
+    converged = harness("converge")
+    assert converged.returncode == 0, converged.stdout + converged.stderr
+    assert "web-1: converged in " in converged.stdout and ", 0 changed" in converged.stdout
+    verified = harness("verify", str(spec))
+    assert verified.returncode == 1 and "1 failed, 1 passed" in verified.stdout  # same verdict
+    down = harness("down", "--cluster", name)
+    assert down.returncode == 0 and f"cluster {name} is down" in down.stdout, down.stderr
     assert labelled(engine, cluster) == []
+    assert not (tmp_path / "state" / "harness" / "clusters" / name).exists()
 
 
 def _assert_none(found: list) -> None:

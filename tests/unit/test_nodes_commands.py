@@ -8,26 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UsageError
-from harness.nodes.keeper import load_state
-
 NODE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "node_repo"
 
 
 def harness(cwd, *args: str, env=None) -> subprocess.CompletedProcess:
+    env = dict(env or os.environ, XDG_STATE_HOME=str(cwd / "state"))  # no cluster is up there
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
-
-
-def test_state_missing_or_corrupt(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert load_state(required=False) is None
-    with pytest.raises(UsageError, match="no cluster is up here"):
-        load_state()
-    (tmp_path / ".harness").mkdir()
-    (tmp_path / ".harness" / "state.json").write_text("{not json")
-    with pytest.raises(UsageError, match="corrupt"):
-        load_state()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -38,9 +25,12 @@ def test_state_missing_or_corrupt(tmp_path, monkeypatch):
     (("up", "web", "--node-disk", "tmpfs"), "argument --node-disk: invalid choice: 'tmpfs'"),
     (("up", "web", "--platform", "sid"), "harness: unknown platform 'sid': "),
     (("up", "web", "--platform", "a/b"), "harness: --platform: bad platform name 'a/b'"),
-    (("converge", "web-1"), "no cluster is up here"),
-    (("login", "web-1"), "no cluster is up here"),
-    (("down",), "no cluster is up here"),
+    (("converge", "web-1"), "harness: no cluster is up; start one with `harness up"),
+    (("login", "web-1"), "harness: no cluster is up; start one with `harness up"),
+    (("down",), "harness: no cluster is up; start one with `harness up"),
+    (("verify",), "harness: no cluster is up; start one with `harness up"),
+    (("converge", "--cluster", "nope"), "harness: no cluster 'nope' (have: none)"),
+    (("up", "web", "--name", "a/b"), "harness: bad cluster name 'a/b'"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
     if args[0] == "up":

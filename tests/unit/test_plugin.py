@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.nodes import handover
 from harness.nodes.cluster import Cluster
 from tests.unit.nodes_world import make_world
 
@@ -36,6 +37,13 @@ def world(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(Cluster, "up", record("up", up))
     monkeypatch.setattr(Cluster, "down", record("down", down))
     monkeypatch.setattr(Cluster, "keep", record("keep", keep))
+
+    def fake_hand_over(cluster, say):  # the real one starts a keeper: tests/integration
+        w.calls.append(("hand_over", cluster.name))
+        cluster.keep()
+        say(f"kept cluster {cluster.name}")
+
+    monkeypatch.setattr(handover, "hand_over", fake_hand_over)
     return w
 
 
@@ -108,14 +116,31 @@ def test_keep_failed_keeps_only_a_failed_cluster(pytester, world):
     result = run(pytester, world, SPEC + "\ndef test_broken(cluster):\n    assert False\n",
                  "--keep-failed")
     result.assert_outcomes(passed=7, failed=1)
-    assert world.calls[-1] == ("keep", "spec")
+    assert world.calls[-2:] == [("hand_over", "spec"), ("keep", "spec")]
     assert len(world.backend.containers) == 3
-    result.stderr.fnmatch_lines(["*kept cluster spec*", "*docker exec -it h-*-web-1 bash*"])
+    result.stderr.fnmatch_lines(["*kept cluster spec*"])
 
 
 def test_keep_failed_still_removes_a_passing_cluster(pytester, world):
     run(pytester, world, SPEC, "--keep-failed").assert_outcomes(passed=7)
     assert world.calls[-1] == ("down", "spec") and world.backend.containers == {}
+
+
+@pytest.mark.parametrize("destroy, failing, kept", [
+    ("always", True, False), ("always", False, False),
+    ("passing", True, True), ("passing", False, False),
+    ("never", True, True), ("never", False, True),
+])
+def test_destroy_strategies(pytester, world, destroy, failing, kept):
+    """Test Kitchen's `kitchen test --destroy=passing|always|never` (test-kitchen
+    features/kitchen_test_command.feature: `never` leaves the instance, `always` destroys it
+    even after a failure, `passing` keeps it only on failure). Our default is `always`, not
+    Kitchen's `passing` (decision: a test run leaves nothing unless asked)."""
+    source = SPEC + ("\ndef test_broken(cluster):\n    assert False\n" if failing else "")
+    args = ["--destroy", destroy] if destroy != "always" else []
+    run(pytester, world, source, *args).assert_outcomes(passed=7, failed=int(failing))
+    assert (("hand_over", "spec") in world.calls) is kept
+    assert (world.backend.containers == {}) is not kept
 
 
 def test_bring_up_failure_is_one_line_with_the_log_and_cleans_up(pytester, world):
