@@ -21,6 +21,8 @@ import testinfra
 from pluggy import Result
 
 from harness.errors import HarnessError, UsageError
+from harness.nodes.layermode import HELP as LAYER_HELP
+from harness.nodes.layermode import MODES as LAYER_MODES
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.removals import Removals
 from harness.nodes.spec import ClusterSpec
@@ -47,6 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where nodes keep what they write to /usr and /var: ram (an overlay on "
                          "a tmpfs, fast teardown), disk (the container's layer) or auto (ram "
                          "when the engine's host has 7 GiB or more; default)")
+    group.addoption("--package-layer", dest="harness_package_layer", default="auto",
+                    choices=LAYER_MODES, help=LAYER_HELP)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,7 +136,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
                           image=config.getoption("harness_image"), progress=_progress(config),
                           keep_failed=config.getoption("--keep-failed"),
                           node_disk=config.getoption("harness_node_disk"),
-                          removals=config.stash[REMOVALS])
+                          removals=config.stash[REMOVALS],
+                          package_layer=config.getoption("harness_package_layer"))
     modid = request.node.nodeid
     config.stash[CLUSTERS][modid] = the_cluster
     try:

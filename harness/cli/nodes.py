@@ -20,6 +20,8 @@ from harness.errors import EngineError, NotFound, ReadinessTimeout, UsageError
 from harness.nodes.bootstrap import Node, run_converge
 from harness.nodes.engine import ensure_engine
 from harness.nodes.keeper import READY, KeeperSpec, load_state, state_dir
+from harness.nodes.layermode import HELP as LAYER_HELP
+from harness.nodes.layermode import MODES as LAYER_MODES
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
 from harness.nodes.spec import ClusterSpec
@@ -59,7 +61,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise UsageError(f"cluster {state['cluster']} is already up here; `harness down` first")
     spec: KeeperSpec = {"name": "up-" + "-".join(roles), "repo": str(repo), "roles": roles,
                         "environment": args.env, "image": args.image,
-                        "node_disk": args.node_disk}
+                        "node_disk": args.node_disk, "package_layer": args.package_layer}
     keeper = subprocess.Popen([sys.executable, "-m", "harness.nodes.keeper", json.dumps(spec)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -146,6 +148,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--node-disk", choices=NODE_DISKS, default="auto",
                    help="where nodes keep what they write to /usr and /var (default: auto, "
                         "ram when the engine's host has 7 GiB or more)")
+    p.add_argument("--package-layer", choices=LAYER_MODES, default="auto", help=LAYER_HELP)
     add_repo(p)
     p.set_defaults(handler=cmd_up)
     for name, helptext, handler in (("converge", "re-run the agent on a node", cmd_converge),

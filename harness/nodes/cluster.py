@@ -27,8 +27,8 @@ from harness.nodes.engine import ensure_engine
 from harness.nodes.fanout import Fanout
 from harness.nodes.images import default_images_dir, ensure_base_image
 from harness.nodes.labels import node_labels
+from harness.nodes.layermode import layer_enabled
 from harness.nodes.layerplan import node_images
-from harness.nodes.layers import layer_enabled
 from harness.nodes.passes import Report, check_idempotent, settle
 from harness.nodes.ramdisk import check_node_disk, ram_dirs
 from harness.nodes.reaper import install_sigterm_handler, start_reaper, stop_reaper

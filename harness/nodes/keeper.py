@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from harness.errors import HarnessError, UsageError
 from harness.nodes.cluster import Cluster
@@ -37,6 +37,7 @@ class KeeperSpec(TypedDict):
     environment: str
     image: str | None
     node_disk: str
+    package_layer: NotRequired[str]
 
 
 def state_dir() -> Path:
@@ -66,7 +67,8 @@ def keeper_main(spec: KeeperSpec) -> int:
     cluster = Cluster(spec["name"], cluster_spec, repo_dir=Path(spec["repo"]),
                       image=spec.get("image"),
                       progress=lambda line: print(line, flush=True),
-                      node_disk=spec.get("node_disk", "auto"))
+                      node_disk=spec.get("node_disk", "auto"),
+                      package_layer=spec.get("package_layer", "auto"))
     try:
         cluster.up()
     except HarnessError as err:

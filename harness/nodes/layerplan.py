@@ -79,6 +79,8 @@ def _role_image(backend: Backend, base: str, up: ServerUp, node: Node, environme
                  f"from {base} and install everything during the converge")
         return base
     if not packages:
+        progress(f"package layer: role {node.role}: its why-run installs no package; its "
+                 f"nodes boot from {base}")
         return base
     image = ensure_layer(backend, base, packages, progress, apt_proxy)
     progress(f"package layer: role {node.role}: {image} ({len(packages)} packages: "

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shlex
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from harness.errors import ImageBuildError, UsageError
+from harness.errors import ImageBuildError
 from harness.nodes.backend import Backend
 from harness.nodes.engine import file_lock
 from harness.nodes.labels import LAYER, LAYER_BASE, LAYER_PACKAGES
 
 Progress = Callable[[str], None]
-MODES = ("auto", "on", "off")
 REPOSITORY = "harness/layer"
 BUILDER_VERSION = "1"  # bump when install_script changes what a layer contains
 APT_SOURCES = ["/etc/apt/sources.list", "/etc/apt/sources.list.d", "/etc/apt/preferences.d"]
@@ -34,23 +32,12 @@ APT_INSTALL = ("apt-get install -y -q -o Dpkg::Options::=--force-confdef "
                "-o Dpkg::Options::=--force-confold --no-install-recommends")
 INSTALL_ACTIONS = ("install", "upgrade")
 # Resources after which a package's install may differ from a plain `apt-get install`: debconf
-# answers, apt sources, keys, architectures. Packages declared after one stay out of the layer.
-APT_PATHS = ("/etc/apt/", "/usr/share/keyrings/", "/var/cache/debconf/")
+# answers, apt sources, pins, keys, architectures. Packages declared after one stay out of the
+# layer. apt.conf.d is not among them: it tunes apt (update stamps, proxies), and the agent
+# passes the flags that decide an install (--no-install-recommends, conffile policy) itself.
+APT_PATHS = ("/etc/apt/sources.list", "/etc/apt/preferences", "/etc/apt/trusted.gpg",
+             "/etc/apt/keyrings/", "/usr/share/keyrings/", "/var/cache/debconf/")
 APT_COMMANDS = re.compile(r"debconf-set-selections|apt-key|add-apt-repository|--add-architecture")
-
-
-def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise UsageError(f"--package-layer must be one of {', '.join(MODES)}, not {mode!r}")
-    return mode
-
-
-def layer_enabled(mode: str, environ: Mapping[str, str] = os.environ) -> bool:
-    """`auto` is on for local runs and off under CI (the `CI` variable every hosted CI sets),
-    so CI sees a failing install where production would (decision in docs/decisions.md)."""
-    if check_mode(mode) == "auto":
-        return environ.get("CI", "").lower() in ("", "0", "false", "no")
-    return mode == "on"
 
 
 def _barrier(entry: dict[str, Any]) -> bool:
