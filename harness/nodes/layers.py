@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import shlex
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -31,6 +32,7 @@ APT_ENV = "DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none"
 APT_INSTALL = ("apt-get install -y -q -o Dpkg::Options::=--force-confdef "
                "-o Dpkg::Options::=--force-confold --no-install-recommends")
 INSTALL_ACTIONS = ("install", "upgrade")
+TICK = 15.0  # seconds between progress lines of a build
 # Resources after which a package's install may differ from a plain `apt-get install`: debconf
 # answers, apt sources, pins, keys, architectures. Packages declared after one stay out of the
 # layer. apt.conf.d is not among them: it tunes apt (update stamps, proxies), and the agent
@@ -55,9 +57,13 @@ def package_list(plan: Iterable[dict[str, Any]]) -> list[str]:
     """Sorted `pkg` / `pkg=version` specs a why-run plan installs, as the agent would name them.
 
     Only install and upgrade actions of unguarded package resources without extra options
-    count, and none declared after a resource that changes how apt installs (debconf answers,
-    apt sources or keys): those install during the converge, as in production.
+    count, none that notifies or is subscribed to (its "installed" must fire them), and none
+    declared after a resource that changes how apt installs (debconf answers, apt sources or
+    keys): those install during the converge, as in production.
     """
+    plan = list(plan)
+    watched = {sub[1] for entry in plan
+               for sub in (entry.get("properties") or {}).get("subscribes") or []}
     specs: set[str] = set()
     for entry in plan:
         if _barrier(entry):
@@ -66,7 +72,8 @@ def package_list(plan: Iterable[dict[str, Any]]) -> list[str]:
         props = entry.get("properties") or {}
         if kind != "package" or entry["action"] not in INSTALL_ACTIONS:
             continue
-        if props.get("options") or "only_if" in props or "not_if" in props:
+        if props.get("options") or props.get("notifies") or entry["resource"] in watched \
+                or "only_if" in props or "not_if" in props:
             continue
         pkg = props.get("package_name") or name.rstrip("]")
         version = props.get("version")
@@ -149,9 +156,15 @@ def _build(backend: Backend, base: str, attrs: Mapping[str, Any], packages: list
     progress(f"package layer: building {tag} on {base}: apt-get install {' '.join(packages)}")
     labels = {LAYER: tag.rpartition(":")[2], LAYER_PACKAGES: " ".join(packages),
               LAYER_BASE: base}
-    rc, output = backend.commit_script(
-        base, install_script(packages, apt_proxy), tag,
-        image_changes(attrs.get("Config") or {}, labels), labels)
+    done = threading.Event()
+    ticker = threading.Thread(target=_tick, args=(done, tag, started, progress), daemon=True)
+    ticker.start()
+    try:
+        rc, output = backend.commit_script(
+            base, install_script(packages, apt_proxy), tag,
+            image_changes(attrs.get("Config") or {}, labels), labels)
+    finally:
+        done.set()
     if rc != 0:
         raise ImageBuildError(
             f"package layer on {base}: apt-get install {failed_package(output, packages)} "
@@ -159,3 +172,52 @@ def _build(backend: Backend, base: str, attrs: Mapping[str, Any], packages: list
             log_tail="\n".join(output.splitlines()[-15:]))
     progress(f"package layer: built {tag} ({len(packages)} packages) in "
              f"{time.monotonic() - started:.0f} s")
+
+
+def _tick(done: threading.Event, tag: str, started: float, progress: Progress) -> None:
+    """A line every TICK seconds while apt works: a JDK layer takes a minute or more."""
+    while not done.wait(TICK):
+        progress(f"package layer: building {tag}: {time.monotonic() - started:.0f} s so far")
+
+
+def list_layers(backend: Backend, now: float | None = None) -> list[dict[str, Any]]:
+    """Every package layer on the engine, newest first: tag, base, packages, size, age (s)."""
+    now = time.time() if now is None else now
+    rows = [{"tag": next((t for t in image["tags"] if t.startswith(REPOSITORY + ":")),
+                         image["id"][:19]),
+             "base": image["labels"].get(LAYER_BASE, ""),
+             "packages": image["labels"].get(LAYER_PACKAGES, "").split(),
+             "size": image["size"], "age": max(0.0, now - image["created"])}
+            for image in backend.list_images(LAYER)]
+    return sorted(rows, key=lambda row: row["age"])
+
+
+def prune_layers(backend: Backend, older_than: float = 0.0,
+                 progress: Progress = print) -> tuple[list[str], list[str]]:
+    """Remove the layers no container uses (the engine refuses those in use) that are older
+    than `older_than` seconds; (removed tags, tags kept because a container uses them)."""
+    removed, in_use = [], []
+    for row in list_layers(backend):
+        if row["age"] < older_than:
+            continue
+        if backend.remove_image(row["tag"]):
+            removed.append(row["tag"])
+            progress(f"package layer: removed {row['tag']} ({human_size(row['size'])})")
+        else:
+            in_use.append(row["tag"])
+    return removed, in_use
+
+
+def human_size(size: float) -> str:
+    """Bytes as `docker images` shows them (powers of 1000)."""
+    units = ["B", "kB", "MB", "GB"]
+    while size >= 1000 and len(units) > 1:
+        size, units = size / 1000, units[1:]
+    return f"{size:.0f} B" if units[0] == "B" else f"{size:.1f} {units[0]}"
+
+
+def human_age(seconds: float) -> str:
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= length:
+            return f"{seconds / length:.0f} {unit}"
+    return f"{seconds:.0f} s"

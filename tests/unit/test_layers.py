@@ -16,8 +16,14 @@ from harness.errors import ImageBuildError, UsageError
 from harness.nodes import layers
 from harness.nodes.fake import FakeBackend
 from harness.nodes.layermode import layer_enabled
-from harness.nodes.layers import (ensure_layer, failed_package, image_changes, install_script,
-                                  layer_key, package_list)
+from harness.nodes.layers import (
+    ensure_layer,
+    failed_package,
+    image_changes,
+    install_script,
+    layer_key,
+    package_list,
+)
 
 BASE = "harness/base:test"
 
@@ -36,9 +42,12 @@ def test_package_list_takes_install_and_upgrade_sorted_with_versions_and_names()
     assert package_list(plan) == ["less=590-2", "openjdk-17-jre-headless", "sudo", "zookeeperd"]
 
 
-def test_guarded_and_optioned_packages_install_during_the_converge():
+def test_guarded_optioned_and_notifying_packages_install_during_the_converge():
     plan = [pkg("a", only_if="test -e /x"), pkg("b", not_if="true"),
-            pkg("c", options=["-t", "bookworm-backports"]), pkg("d")]
+            pkg("c", options=["-t", "bookworm-backports"]),
+            pkg("e", notifies=[["restart", "service[e]", "delayed"]]), pkg("f"),
+            {"resource": "service[f]", "action": "nothing",
+             "properties": {"subscribes": [["restart", "package[f]", "delayed"]]}}, pkg("d")]
     assert package_list(plan) == ["d"]
 
 
