@@ -138,7 +138,7 @@ class Cluster:
             backend, image, server.result(), self.nodes, self.environment, secret,
             self.progress, self.apt_proxy)) if self.package_layer else {}
         self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
-                      f"({image}, network {net.name}, "
+                      f"({', '.join(sorted(set(images.values())) or [image])}, network {net.name}, "
                       f"{'/usr and /var in RAM' if self.ram_dirs else 'on disk'})")
         started = time.monotonic()
         self._pool.each(self.nodes, lambda node: self._bring_up(

@@ -177,7 +177,8 @@ def _build(backend: Backend, base: str, attrs: Mapping[str, Any], packages: list
 def _tick(done: threading.Event, tag: str, started: float, progress: Progress) -> None:
     """A line every TICK seconds while apt works: a JDK layer takes a minute or more."""
     while not done.wait(TICK):
-        progress(f"package layer: building {tag}: {time.monotonic() - started:.0f} s so far")
+        progress(f"package layer: {tag}: apt-get still at work "
+                 f"({time.monotonic() - started:.0f} s)")
 
 
 def list_layers(backend: Backend, now: float | None = None) -> list[dict[str, Any]]:
