@@ -21,7 +21,7 @@ OLD, NEW = "harness/layer:0123456789abcdef", "harness/layer:fedcba9876543210"
 def backend(monkeypatch) -> FakeBackend:
     fake = FakeBackend()
     now = time.time()
-    for tag, packages, age in ((OLD, "sudo zookeeperd", 3 * 86400), (NEW, "memcached", 120)):
+    for tag, packages in ((OLD, "sudo zookeeperd"), (NEW, "memcached")):
         fake.images.add(tag)
         fake.image_labels[tag] = {"harness.layer": tag[-16:], "harness.layer.packages": packages,
                                   "harness.layer.base": "harness/base:9c4c8ccd2d6d"}
