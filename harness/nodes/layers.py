@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from harness.agent.packages import APT_ENV, APT_OPTS
 from harness.errors import ImageBuildError
 from harness.nodes.backend import Backend
 from harness.nodes.engine import file_lock
@@ -28,9 +29,7 @@ REPOSITORY = "harness/layer"
 BUILDER_VERSION = "1"  # bump when install_script changes what a layer contains
 APT_SOURCES = ["/etc/apt/sources.list", "/etc/apt/sources.list.d", "/etc/apt/preferences.d"]
 # The agent's package resource (harness/agent/packages.py): same environment and flags.
-APT_ENV = "DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none"
-APT_INSTALL = ("apt-get install -y -q -o Dpkg::Options::=--force-confdef "
-               "-o Dpkg::Options::=--force-confold --no-install-recommends")
+APT_INSTALL = ["apt-get", "install", *APT_OPTS, "--no-install-recommends"]
 INSTALL_ACTIONS = ("install", "upgrade")
 TICK = 15.0  # seconds between progress lines of a build
 # Resources after which a package's install may differ from a plain `apt-get install`: debconf
@@ -105,9 +104,9 @@ def install_script(packages: list[str], apt_proxy: str | None = None) -> str:
         "set -e",
         f"if [ ! -e {policy} ]; then printf '#!/bin/sh\\nexit 101\\n' > {policy}; "
         f"chmod 755 {policy}; trap 'rm -f {policy}' EXIT; fi",
-        f"export {APT_ENV}",
+        "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in APT_ENV.items()),
         f"apt-get update -q{proxy}",
-        f"{APT_INSTALL}{downgrades}{proxy} {' '.join(shlex.quote(p) for p in packages)}",
+        f"{shlex.join(APT_INSTALL)}{downgrades}{proxy} {shlex.join(packages)}",
         "apt-get clean",
         "rm -rf /var/lib/apt/lists/*",
     ])
