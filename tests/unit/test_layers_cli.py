@@ -86,7 +86,7 @@ def test_the_pytest_option_reaches_the_cluster(pytester, monkeypatch, tmp_path_f
     monkeypatch.setattr(Cluster, "__init__", fake_init)
     pytester.makepyfile(test_spec="import pytest\npytestmark = pytest.mark.cluster(web=1)\n"
                                   "def test_up(cluster):\n    assert cluster.nodes\n")
-    args = ["-p", "no:cacheprovider", "--repo", str(world.repo)]
+    args = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--repo", str(world.repo)]
     pytester.runpytest_inprocess(*args, "--package-layer", "off").assert_outcomes(passed=1)
     pytester.runpytest_inprocess(*args).assert_outcomes(passed=1)
     assert seen == ["off", "auto"]
