@@ -202,7 +202,8 @@ def print_medians(all_runs: list[list[dict]]) -> None:
               f"{med([r['cluster_timings'].get('total', 0) for r in runs]):.1f} s; tests "
               f"{med([r['verify_total'] for r in runs]):.1f} s; teardown "
               f"{med([r['teardown'] for r in runs]):.2f} s")
-        for key in ("nodes", "settle", "idempotence", "server", "network", "image", "engine"):
+        for key in ("nodes", "settle", "idempotence", "server", "layer", "network", "image",
+                    "engine"):
             print(f"   cluster {key:12s} {med([r['cluster_timings'].get(key, 0) for r in runs]):7.2f} s")
         for key in runs[0]["shared"]:
             print(f"   shared  {key:24s} {med([r['shared'][key] for r in runs]):6.2f} s")

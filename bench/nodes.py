@@ -4,6 +4,7 @@ Not a test: run it by hand (see bench/README.md) and record the medians in docs/
 
     .venv/bin/python bench/nodes.py --spec role_specs/test_zookeeper.py [--runs 3] [--json F]
     .venv/bin/python bench/nodes.py --suite [--runs 2] [--workers 1 2] [--platforms bookworm trixie]
+    .venv/bin/python bench/nodes.py --spec role_specs/test_zookeeper.py --layers cold warm
     .venv/bin/python bench/nodes.py --from-json F [F ...]      # re-analyse --json recordings
 
 --spec runs `pytest SPEC` (no xdist) in a child process that loads a small recorder plugin
@@ -129,20 +130,41 @@ def from_json(paths: list[str]) -> int:
     return 0
 
 
+LAYER_ARGS = {"cold": ["--package-layer", "off"], "warm": ["--package-layer", "on"]}
+
+
 def spec_mode(args: argparse.Namespace) -> int:
-    all_runs, dumps = [], []
+    """--runs runs of the spec; with --layers, each run once per mode, interleaved."""
+    modes = args.layers or [""]
+    all_runs: dict[str, list] = {m: [] for m in modes}
+    walls: dict[str, list[float]] = {m: [] for m in modes}
+    dumps = []
     print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; {args.spec}")
+    if "warm" in modes:  # the layer must exist before a warm run is timed
+        wall, _, tail, _ = run_spec(args.spec, [*args.pytest_args, *LAYER_ARGS["warm"]])
+        print(f"warm-up run (builds the package layer when missing; not counted): {tail} "
+              f"in {wall:.1f} s")
     for i in range(args.runs):
-        busy = other_containers()
-        wall, doc, tail, load = run_spec(args.spec, args.pytest_args)
-        print(f"\n## run {i + 1}/{args.runs}: {tail} in {wall:.1f} s; {load.describe()}; "
-              f"containers running at start: {busy}")
-        results = analyse(doc, wall)
-        for res in results:
-            print_run(res)
-        all_runs.append(results)
-        dumps.append({"wall": wall, "load": load.describe(), "doc": doc})
-    print_medians(all_runs)
+        for mode in modes:
+            busy = other_containers()
+            wall, doc, tail, load = run_spec(args.spec,
+                                             [*args.pytest_args, *LAYER_ARGS.get(mode, [])])
+            print(f"\n## run {i + 1}/{args.runs}{f' {mode}' if mode else ''}: {tail} in "
+                  f"{wall:.1f} s; {load.describe()}; containers running at start: {busy}")
+            results = analyse(doc, wall)
+            for res in results:
+                print_run(res)
+            all_runs[mode].append(results)
+            walls[mode].append(wall)
+            dumps.append({"wall": wall, "load": load.describe(), "doc": doc, "mode": mode})
+    for mode in modes:
+        if mode:
+            print(f"\n#### {mode} (--package-layer {LAYER_ARGS[mode][1]})")
+        print_medians(all_runs[mode])
+    if args.layers:
+        print("\nwall medians: " + "; ".join(
+            f"{m} {med(walls[m]):.1f} s ({', '.join(f'{w:.1f}' for w in walls[m])})"
+            for m in modes))
     if args.json:
         Path(args.json).write_text(json.dumps(dumps, indent=1))
     return 0
@@ -220,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                              "default: the default platform only")
     parser.add_argument("--suite-path", default="role_specs/", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="--spec: also write the raw recordings here")
+    parser.add_argument("--layers", nargs="+", choices=sorted(LAYER_ARGS),
+                        help="--spec: interleave runs with the package layer off (cold) and "
+                             "on (warm; an untimed first run builds it when missing)")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     args = parser.parse_args(argv)
     if args.runs is None:

@@ -20,6 +20,8 @@ import pytest
 
 from harness import pytest_fixtures
 from harness.errors import HarnessError, UsageError
+from harness.nodes.layermode import HELP as LAYER_HELP
+from harness.nodes.layermode import MODES as LAYER_MODES
 from harness.nodes.platforms import check_platform_name, left_out, pop_marker_platforms
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.removals import Removals
@@ -56,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--platform", dest="harness_platform", default=None, metavar="NAME",
                     help="the platform every cluster's nodes run (an images/ definition, e.g. "
                          f"trixie; default: {DEFAULT_PLATFORM})")
+    group.addoption("--package-layer", dest="harness_package_layer", default="auto",
+                    choices=LAYER_MODES, help=LAYER_HELP)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -212,7 +216,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
                           image=config.getoption("harness_image"), progress=_progress(config),
                           keep_failed=destroy != "always",
                           node_disk=config.getoption("harness_node_disk"),
-                          removals=config.stash[REMOVALS])
+                          removals=config.stash[REMOVALS],
+                          package_layer=config.getoption("harness_package_layer"))
     modid = request.node.nodeid
     config.stash[CLUSTERS][modid] = the_cluster
     try:

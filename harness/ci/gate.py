@@ -136,8 +136,10 @@ def stage_functional(ctx: GateContext) -> StageResult:
         return StageResult("functional", "skipped", detail="no role spec is affected")
     report = ctx.reports / "functional.xml"
     workers = str(min(ctx.workers, len(files)))
-    return _pytest(ctx, "functional", [*files, "-n", workers, "--dist", "loadfile"], report,
-                   specs=len(files))
+    # cold: every package installs during the converge, so a failing install fails here as it
+    # would in production (the package layer is for the author's loop; docs/decisions.md)
+    return _pytest(ctx, "functional", [*files, "-n", workers, "--dist", "loadfile",
+                                       "--package-layer", "off"], report, specs=len(files))
 
 
 def _pytest(ctx: GateContext, stage: str, args: list[str], report: Path,

@@ -23,6 +23,8 @@ from harness.nodes import state as st
 from harness.nodes.engine import ensure_engine
 from harness.nodes.imagedefs import default_images_dir
 from harness.nodes.labels import CLUSTER, NODE, SESSION
+from harness.nodes.layermode import HELP as LAYER_HELP
+from harness.nodes.layermode import MODES as LAYER_MODES
 from harness.nodes.platforms import check_platform_name, platform_image_dir
 from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.reaper import clean, pid_alive, reap
@@ -61,7 +63,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                          "first, or choose another --name")
     spec: KeeperSpec = {"name": name, "repo": str(repo), "roles": roles,
                         "environment": args.env, "image": args.image,
-                        "node_disk": args.node_disk,
+                        "node_disk": args.node_disk, "package_layer": args.package_layer,
                         "platform": args.platform}
     keeper = subprocess.Popen([sys.executable, "-m", "harness.nodes.keeper", json.dumps(spec)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -183,6 +185,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--node-disk", choices=NODE_DISKS, default="auto",
                    help="where nodes keep what they write to /usr and /var (default: auto, "
                         "ram when the engine's host has 7 GiB or more)")
+    p.add_argument("--package-layer", choices=LAYER_MODES, default="auto", help=LAYER_HELP)
     add_repo(p)
     p.set_defaults(handler=cmd_up)
     p = sub.add_parser("login", help="open a shell on a node")

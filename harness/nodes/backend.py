@@ -1,4 +1,5 @@
-"""The container seam: the ONLY module that imports the docker SDK.
+"""The container seam: with its image mixin (dockerimages.py), the ONLY code that imports the
+docker SDK.
 
 Everything else (cluster, images, reaper, commands) talks to a `Backend`, so unit tests swap in a
 fake and the rest of the harness never sees docker-py types or exceptions.
@@ -17,6 +18,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from harness.errors import EngineError, NodeError
 from harness.nodes import ramdisk
 from harness.nodes.archive import tar_files
+from harness.nodes.dockerimages import DockerImageOps
 from harness.nodes.execstream import exec_merged, exec_split
 from harness.nodes.labels import SESSION
 
@@ -71,6 +73,13 @@ class Backend(Protocol):
     def stop_by_labels(self, labels: dict[str, str]) -> int: ...
     def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]: ...
     def labelled(self) -> list[dict[str, str]]: ...
+    # images of the package layer (dockerimages.py)
+    def image_attrs(self, image: str) -> dict[str, Any]: ...
+    def image_files(self, image: str, paths: list[str]) -> dict[str, bytes]: ...
+    def commit_script(self, image: str, script: str, tag: str, changes: list[str],
+                      labels: dict[str, str]) -> tuple[int, str]: ...
+    def list_images(self, label: str) -> list[dict[str, Any]]: ...
+    def remove_image(self, image: str) -> bool: ...
 
 
 def _cgroup_v2() -> bool:
@@ -97,7 +106,7 @@ def _selector(labels: dict[str, str]) -> list[str]:
     return [f"{k}={v}" for k, v in labels.items()]
 
 
-class DockerBackend:
+class DockerBackend(DockerImageOps):
     """`Backend` on the Docker Engine API (docker SDK 7)."""
 
     def __init__(self, base_url: str | None = None, timeout: int = 900) -> None:

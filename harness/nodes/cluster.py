@@ -23,6 +23,8 @@ from harness.nodes.configserver import ServerUp, start_cluster_server
 from harness.nodes.engine import ensure_engine
 from harness.nodes.images import default_images_dir, ensure_platform_image
 from harness.nodes.labels import node_labels
+from harness.nodes.layermode import layer_enabled
+from harness.nodes.layerplan import node_images
 from harness.nodes.passes import check_idempotent, settle
 from harness.nodes.ramdisk import check_node_disk, ram_dirs
 from harness.nodes.reaper import install_sigterm_handler, start_reaper, stop_reaper
@@ -44,7 +46,8 @@ class Cluster(RunningCluster):
                  image: str | None = None, backend: Backend | None = None,
                  progress: Callable[[str], None] = print,
                  keep_failed: bool = False, apt_proxy: str | None = None,
-                 node_disk: str = "auto", removals: Removals | None = None) -> None:
+                 node_disk: str = "auto", removals: Removals | None = None,
+                 package_layer: str = "auto") -> None:
         self.id = secrets.token_hex(4)
         super().__init__(name, spec.environment, spec.roles,
                          {n: Node(n, role, f"h-{self.id}-{n}")
@@ -56,6 +59,7 @@ class Cluster(RunningCluster):
         self.keep_failed = keep_failed  # a failed up() leaves everything for keep()/down()
         self.apt_proxy = apt_proxy or os.environ.get("HARNESS_APT_PROXY") or None
         self.node_disk = check_node_disk(node_disk)
+        self.package_layer = layer_enabled(package_layer)  # layers.py; auto: off under CI
         self.removals = removals  # down(wait=False) removes there; without one, in the foreground
         self.ram_dirs: tuple[str, ...] = ()  # what nodes write there stays in RAM (decision 19)
         self.session = self.id
@@ -121,12 +125,16 @@ class Cluster(RunningCluster):
         starter = ThreadPoolExecutor(1, thread_name_prefix=f"cluster-{self.id}-server")
         server = self._server_started = starter.submit(self._serve, net.gateway)
         starter.shutdown(wait=False)
+        # package layer: the server is needed first, for the why-runs that name the packages
+        images = self._phase("layer", lambda: node_images(
+            backend, image, server.result(), self.nodes, self.environment, secret,
+            self.progress, self.apt_proxy)) if self.package_layer else {}
         self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
-                      f"({image}, network {net.name}, "
+                      f"({', '.join(sorted(set(images.values())) or [image])}, network {net.name}, "
                       f"{'/usr and /var in RAM' if self.ram_dirs else 'on disk'})")
         started = time.monotonic()
-        self._pool.each(self.nodes, lambda node: self._bring_up(backend, image, node, script,
-                                                                secret, server), fail_fast=True)
+        self._pool.each(self.nodes, lambda node: self._bring_up(
+            backend, images.get(node.name, image), node, script, secret, server), fail_fast=True)
         up = self._take_server(server.result())
         self.cluster_timings["nodes"] = time.monotonic() - started
         self._phase("settle", lambda: settle(list(self.nodes), lambda n: self.reports[n][-1],

@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from harness.errors import EngineError, NodeError
 from harness.nodes.backend import Backend, ContainerInfo, NetworkInfo, StreamFn
@@ -38,6 +38,9 @@ class FakeBackend:
 
     def __init__(self) -> None:
         self.images: set[str] = set()
+        self.image_labels: dict[str, dict[str, str]] = {}
+        self.files_in_images: dict[str, dict[str, bytes]] = {}  # image -> {path: bytes}
+        self.builds: list[tuple[str, str, str, list[str]]] = []  # (base, script, tag, changes)
         self.networks: dict[str, dict[str, str]] = {}
         self.containers: dict[str, FakeContainer] = {}
         self.execs: list[tuple[str, list[str]]] = []
@@ -154,6 +157,46 @@ class FakeBackend:
         found += [dict(lab, kind="network", id=n) for n, lab in self.networks.items()
                   if SESSION in lab]
         return found
+
+
+    # images of the package layer: `commit_script` answers through the same handlers as
+    # exec, with the container name "build:<image>" and argv ["sh", "-c", script]
+    def image_attrs(self, image: str) -> dict[str, Any]:
+        if image not in self.images:
+            raise EngineError(f"cannot inspect image {image}: no such image")
+        return {"Id": "sha256:" + image, "Config": {"Cmd": ["/sbin/init"]},
+                "Labels": self.image_labels.get(image, {})}
+
+    def image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
+        return {p: d for p, d in self.files_in_images.get(image, {}).items()
+                if any(p == top or p.startswith(top.rstrip("/") + "/") for top in paths)}
+
+    def commit_script(self, image: str, script: str, tag: str, changes: list[str],
+                      labels: dict[str, str]) -> tuple[int, str]:
+        with self.lock:
+            self.builds.append((image, script, tag, list(changes)))
+        for pattern, handler in self.handlers:
+            if pattern.search(script):
+                rc, out = handler(f"build:{image}", ["sh", "-c", script])
+                break
+        else:
+            rc, out = 0, ""
+        if rc == 0:
+            with self.lock:
+                self.images.add(tag)
+                self.image_labels[tag] = dict(labels)
+        return rc, out
+
+    def list_images(self, label: str) -> list[dict[str, Any]]:
+        return [{"id": "sha256:" + tag, "tags": [tag], "labels": labels, "size": 0,
+                 "created": 0} for tag, labels in self.image_labels.items() if label in labels]
+
+    def remove_image(self, image: str) -> bool:
+        if any(c.image == image for c in self.containers.values()):
+            return False
+        self.images.discard(image)
+        self.image_labels.pop(image, None)
+        return True
 
 
 def _match(wanted: dict[str, str], have: dict[str, str]) -> bool:

@@ -45,6 +45,7 @@ class KeeperSpec(TypedDict):
     image: str | None
     node_disk: str
     platform: NotRequired[str]
+    package_layer: NotRequired[str]
 
 
 def state_of(cluster: Cluster, origin: str) -> State:
@@ -83,7 +84,8 @@ def keeper_main(spec: KeeperSpec) -> int:
     cluster = Cluster(spec["name"], cluster_spec, repo_dir=Path(spec["repo"]),
                       image=spec.get("image"),
                       progress=lambda line: print(line, flush=True),
-                      node_disk=spec.get("node_disk", "auto"))
+                      node_disk=spec.get("node_disk", "auto"),
+                      package_layer=spec.get("package_layer", "auto"))
     try:
         cluster.up()
     except HarnessError as err:

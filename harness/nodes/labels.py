@@ -14,6 +14,9 @@ PID_START = "harness.pid_start"  # its start time, so a reused pid does not coun
 CLUSTER = "harness.cluster"      # the cluster's name
 ROLE = "harness.role"            # a node's role
 NODE = "harness.node"            # a node's name
+LAYER = "harness.layer"          # a package layer image: its key (harness/nodes/layers.py)
+LAYER_PACKAGES = "harness.layer.packages"  # the packages installed in it, space-separated
+LAYER_BASE = "harness.layer.base"          # the base image it was built on
 
 
 def pid_start(pid: int) -> str | None:

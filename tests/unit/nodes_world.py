@@ -67,6 +67,9 @@ def make_world(monkeypatch, tmp_path):
 
     monkeypatch.setattr(configserver, "restored_server", restored_server)
     monkeypatch.setattr(cluster_mod, "start_reaper", lambda session: None)
+    # --package-layer auto is off under CI: these clusters boot from the image they are given
+    # (tests/unit/test_layers_cluster.py asks for the layer explicitly)
+    monkeypatch.setenv("CI", "true")
 
     def bootstrap(container, cmd):  # first converge: sees only itself
         node = cmd[cmd.index("--node") + 1]

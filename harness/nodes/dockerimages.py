@@ -1,0 +1,105 @@
+"""Image operations of the Docker backend that the package layer needs (layers.py).
+
+A mixin of `DockerBackend` (backend.py), kept apart so that module stays small: these two are
+the only modules that import the docker SDK. Every docker error becomes an EngineError.
+"""
+from __future__ import annotations
+
+import io
+import tarfile
+from typing import Any
+
+from docker import DockerClient
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from harness.errors import EngineError
+
+
+class DockerImageOps:
+    """Inspect, read, build-by-script, list and remove images."""
+
+    client: DockerClient
+
+    def image_attrs(self, image: str) -> dict[str, Any]:
+        """The engine's inspect of an image (Id, Config, Created, Size); EngineError if absent."""
+        try:
+            return dict(self.client.images.get(image).attrs)
+        except (DockerException, OSError) as err:
+            raise EngineError(f"cannot inspect image {image}: {err}") from None
+
+    def image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
+        """Regular files at or below `paths` in the image, by absolute path; missing ones are
+        left out. Reads from a created, never started, container."""
+        files: dict[str, bytes] = {}
+        try:
+            container = self.client.containers.create(image, command=["true"])
+        except DockerException as err:
+            raise EngineError(f"cannot read files of image {image}: {err}") from None
+        try:
+            for path in paths:
+                try:
+                    chunks, _ = container.get_archive(path)
+                except NotFound:
+                    continue
+                parent = path.rstrip("/").rpartition("/")[0]
+                with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                    for member in tar.getmembers():
+                        data = tar.extractfile(member) if member.isfile() else None
+                        if data is not None:
+                            files[f"{parent}/{member.name}"] = data.read()
+        except DockerException as err:
+            raise EngineError(f"cannot read {', '.join(paths)} in image {image}: {err}") from None
+        finally:
+            container.remove(force=True)
+        return files
+
+    def commit_script(self, image: str, script: str, tag: str, changes: list[str],
+                      labels: dict[str, str]) -> tuple[int, str]:
+        """Run `sh -c script` in a throwaway container of image (no init, no RAM overlay); on
+        exit 0 commit it as tag with the Dockerfile `changes`. (exit code, output tail)."""
+        # Overriding an image's Entrypoint cannot be undone by a commit change when it had
+        # none (`ENTRYPOINT []` is ignored), so only an image with one gets it replaced.
+        run: dict[str, Any] = {"command": ["/bin/sh", "-c", script]}
+        if self.image_attrs(image).get("Config", {}).get("Entrypoint"):
+            run = {"entrypoint": ["/bin/sh", "-c"], "command": [script]}
+        try:
+            container = self.client.containers.create(image, labels=labels, **run)
+        except DockerException as err:
+            raise EngineError(f"cannot create a build container of {image}: {err}") from None
+        try:
+            container.start()
+            rc = int(container.wait().get("StatusCode", 1))
+            output = container.logs(tail=40).decode(errors="replace")
+            if rc == 0:
+                repo, _, version = tag.rpartition(":")
+                container.commit(repository=repo, tag=version, changes=changes)
+            return rc, output
+        except DockerException as err:
+            raise EngineError(f"building {tag} from {image} failed: {err}") from None
+        finally:
+            try:
+                container.remove(force=True)
+            except DockerException:
+                pass  # labelled: `harness clean` finds it
+
+    def list_images(self, label: str) -> list[dict[str, Any]]:
+        """Images carrying `label`: [{"id", "tags", "labels", "size", "created"}]."""
+        try:
+            found = self.client.api.images(filters={"label": label})
+        except DockerException as err:
+            raise EngineError(f"cannot list images labelled {label}: {err}") from None
+        return [{"id": i["Id"], "tags": list(i.get("RepoTags") or []),
+                 "labels": dict(i.get("Labels") or {}), "size": int(i.get("Size") or 0),
+                 "created": int(i.get("Created") or 0)} for i in found]
+
+    def remove_image(self, image: str) -> bool:
+        """Remove an image; False when a container still uses it (the engine answers 409)."""
+        try:
+            self.client.images.remove(image)
+        except ImageNotFound:
+            return True
+        except APIError as err:
+            if err.status_code == 409:
+                return False
+            raise EngineError(f"cannot remove image {image}: {err}") from None
+        return True

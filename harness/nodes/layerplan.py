@@ -1,0 +1,88 @@
+"""Which image each node of a cluster boots from when the package layer is on.
+
+Per role, a why-run of the role's policy (the real agent, in-process, against the cluster's
+own restored server, with the platform facts of the base image) names the packages the
+converge will install; layers.ensure_layer builds or finds base + those packages. A why-run
+that fails leaves the role on the base image: its converge then fails (or not) where
+production's would, and nothing is hidden.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.agent import ohai
+from harness.agent.errors import AgentError
+from harness.agent.runner import why_run
+from harness.errors import HarnessError
+from harness.nodes.backend import Backend
+from harness.nodes.bootstrap import Node
+from harness.nodes.configserver import ServerUp
+from harness.nodes.layers import Progress, ensure_layer, package_list
+
+OS_RELEASE = "/usr/lib/os-release"  # /etc/os-release is a link to it on Debian
+
+
+def platform_facts(os_release: bytes) -> dict[str, str]:
+    """platform, platform_version, platform_family as the agent's ohai reports them on a node
+    of that image (ohai.collect's rules, fed the image's os-release)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "os-release"
+        path.write_bytes(os_release)
+        release = ohai.read_os_release(path)
+    if not release:
+        return {}
+    return {"platform": release.get("ID", ""), "platform_version": release.get("VERSION_ID", ""),
+            "platform_family": (release.get("ID_LIKE") or release.get("ID", "")).split()[0]}
+
+
+def policy_plan(up: ServerUp, node: Node, environment: str, automatic: dict[str, Any],
+                secret: bytes | None) -> list[dict[str, Any]]:
+    """why-run of `node` as its bootstrap will register it (role run list, environment); the
+    node object exists only for the why-run, so the bootstrap registers it as production does."""
+    doc = {"name": node.name, "chef_environment": environment, "run_list": [f"role[{node.role}]"],
+           "normal": {}, "default": {}, "override": {}, "automatic": {}}
+    up.client.post("/nodes", doc)
+    try:
+        return why_run(up.server.url, up.server.admin_token, node.name, automatic,
+                       secret=secret)
+    finally:
+        up.client.delete(f"/nodes/{node.name}")
+
+
+def node_images(backend: Backend, base: str, up: ServerUp, nodes: Mapping[str, Node],
+                environment: str, secret: bytes | None, progress: Progress,
+                apt_proxy: str | None = None) -> dict[str, str]:
+    """{node name: image}: each role's package layer, or `base` when there is nothing to
+    layer. Raises ImageBuildError when a layer's `apt-get install` fails."""
+    files = backend.image_files(base, [OS_RELEASE])
+    facts = platform_facts(files.get(OS_RELEASE, b""))
+    images: dict[str, str] = {}
+    for node in nodes.values():
+        if node.role not in images:
+            images[node.role] = _role_image(backend, base, up, node, environment, facts,
+                                            secret, progress, apt_proxy)
+    return {name: images[node.role] for name, node in nodes.items()}
+
+
+def _role_image(backend: Backend, base: str, up: ServerUp, node: Node, environment: str,
+                facts: dict[str, str], secret: bytes | None, progress: Progress,
+                apt_proxy: str | None) -> str:
+    started = time.monotonic()
+    try:
+        packages = package_list(policy_plan(up, node, environment, dict(facts), secret))
+    except (AgentError, HarnessError) as err:
+        progress(f"package layer: role {node.role}: why-run failed ({err}); its nodes boot "
+                 f"from {base} and install everything during the converge")
+        return base
+    if not packages:
+        progress(f"package layer: role {node.role}: its why-run installs no package; its "
+                 f"nodes boot from {base}")
+        return base
+    image = ensure_layer(backend, base, packages, progress, apt_proxy)
+    progress(f"package layer: role {node.role}: {image} ({len(packages)} packages: "
+             f"{' '.join(packages)}; {time.monotonic() - started:.1f} s)")
+    return image
