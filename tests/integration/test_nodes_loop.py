@@ -97,7 +97,7 @@ def test_edit_converge_verify(engine, base_image, tmp_path):
         assert sorted(lab["id"] for lab in engine.labelled()) == before  # no container made
 
         listed = harness("list").stdout
-        assert f"loop  repo {repo}  env _default  platform base" in listed, listed
+        assert f"loop  repo {repo}  env _default  platform bookworm" in listed, listed
         assert "web-1" in listed and "verify" in listed
     finally:
         down = harness("down")
