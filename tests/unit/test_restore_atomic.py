@@ -16,20 +16,8 @@ from harness.client import Client
 from harness.errors import ServerError, UsageError, ValidationError
 from harness.restore import backup, read_backup, restore
 from harness.server.cookbooks import CookbookStore
-from harness.server.serve import ConfigServer
 from harness.server.store import MAX_STAGED, Store
 from tests.unit.test_restore_roundtrip import REPO, write
-
-
-@pytest.fixture
-def server():
-    with ConfigServer(agent_pyz=b"PYZ") as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    return Client(server.url, server.admin_token)
 
 
 def _state(client: Client) -> dict[str, object]:

@@ -41,17 +41,6 @@ REPO = {
 }
 
 
-@pytest.fixture
-def server():
-    with ConfigServer(agent_pyz=b"PYZ") as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    return Client(server.url, server.admin_token)
-
-
 def tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file()}
