@@ -23,7 +23,7 @@ from harness.errors import HarnessError
 from harness.nodes.cluster import Cluster
 from harness.nodes.engine import ensure_engine
 from harness.nodes.labels import pid_start
-from harness.nodes.reaper import install_sigterm_handler, start_reaper
+from harness.nodes.reaper import install_sigterm_handler, register_keeper, start_reaper
 from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
 from harness.nodes.state import State, cluster_dir, remove_state, write_private, write_state
 from harness.nodes.teardown import kill_nodes, remove_session
@@ -125,6 +125,7 @@ def adopt_main(directory: Path) -> int:
         return err.exit_code
     (directory / "store.json").unlink()
     reaper = start_reaper(state["session"])  # the nodes go when this process dies
+    marker = register_keeper(state["session"])  # `harness clean` spares it, any state home
     try:
         _claim(state, directory)
         signal.pause()
@@ -136,6 +137,7 @@ def adopt_main(directory: Path) -> int:
         server.stop()
         remove_session(backend, state["session"], reaper, print)
         remove_state(state["name"])
+        marker.unlink(missing_ok=True)
     return 0
 
 

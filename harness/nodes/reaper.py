@@ -9,12 +9,15 @@ resources are gone. Ryuk does the same for Testcontainers; its image can't be pu
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from tenacity import (
     Retrying,
@@ -85,12 +88,45 @@ def reap(backend: Backend, session: str) -> tuple[int, int]:
     return removed
 
 
+def _keepers_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"harness-keepers-{os.getuid()}"
+
+
+def register_keeper(session: str) -> Path:
+    """Say host-wide (per user) that this process keeps `session` alive: a kept pytest cluster's
+    labels name pytest's dead pid, and the keeper's state dir depends on the XDG_STATE_HOME its
+    starter had, which another `harness clean` may not share. Remove the file when done."""
+    directory = _keepers_dir()
+    directory.mkdir(mode=0o700, exist_ok=True)
+    marker = directory / session
+    marker.write_text(json.dumps({"pid": os.getpid(), "start": pid_start(os.getpid())}))
+    return marker
+
+
+def kept_sessions() -> set[str]:
+    """Sessions a live keeper registered (register_keeper); stale markers are removed."""
+    directory = _keepers_dir()
+    found: set[str] = set()
+    for marker in sorted(directory.iterdir()) if directory.is_dir() else []:
+        try:
+            info = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and pid_alive(info.get("pid"), info.get("start")):
+            found.add(marker.name)
+        else:
+            marker.unlink(missing_ok=True)
+    return found
+
+
 def clean(backend: Backend, progress: Callable[[str], None] = print,
           kept: set[str] | frozenset[str] = frozenset()) -> tuple[int, int]:
     """Remove every harness resource whose controlling process is no longer alive.
 
     `kept`: sessions a live keeper holds (harness/nodes/state.py live_sessions()): a cluster
-    pytest kept names pytest's dead pid in its labels, yet is alive."""
+    pytest kept names pytest's dead pid in its labels, yet is alive. Sessions a live keeper
+    registered host-wide (register_keeper) are spared too, whatever the caller passes."""
+    kept = set(kept) | kept_sessions()
     sessions: dict[str, dict[str, str]] = {}
     for labels in backend.labelled():
         sessions.setdefault(labels[SESSION], labels)

@@ -54,6 +54,7 @@ def repo(tmp_path) -> Path:
 def test_second_cluster_boots_from_the_layer_and_a_new_package_makes_a_new_one(
         engine, base_image, repo):
     drop_layers(engine, ["netcat-openbsd"])
+    drop_layers(engine, ["less", "netcat-openbsd"])  # the layer the edit below must build
     first, lines = cluster_up(engine, base_image, repo, "on")
     down(engine, first)
     assert any(line.startswith("package layer: building harness/layer:") for line in lines)

@@ -1,13 +1,15 @@
 """Reaper logic without Docker: pid identity, clean(), watch() on the FakeBackend."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
+from harness.nodes import reaper
 from harness.nodes.fake import FakeBackend
 from harness.nodes.labels import pid_start, session_labels
-from harness.nodes.reaper import clean, pid_alive, watch
+from harness.nodes.reaper import clean, kept_sessions, pid_alive, register_keeper, watch
 
 
 def dead_pid() -> int:
@@ -47,6 +49,20 @@ def test_clean_removes_dead_sessions_only():
     lines = []
     assert clean(backend, lines.append) == (0, 1)
     assert set(backend.networks) == {"h-live", "other"} and "session dead" in lines[0]
+
+
+def test_clean_spares_a_session_a_live_keeper_registered(monkeypatch, tmp_path):
+    """A kept pytest cluster's labels name pytest's dead pid; its adopting keeper registers the
+    session host-wide, so a `harness clean` run with another XDG_STATE_HOME spares it too."""
+    monkeypatch.setattr(reaper, "_keepers_dir", lambda: tmp_path / "keepers")
+    backend = FakeBackend()
+    _net(backend, "kept", dead_pid(), "5")
+    marker = register_keeper("kept")  # this live process is the keeper
+    assert kept_sessions() == {"kept"}
+    assert clean(backend, print) == (0, 0) and "h-kept" in backend.networks
+    marker.write_text(json.dumps({"pid": dead_pid(), "start": "5"}))  # the keeper died
+    assert kept_sessions() == set() and not marker.exists()
+    assert clean(backend, print) == (0, 1) and "h-kept" not in backend.networks
 
 
 def test_watch_reaps_when_the_controller_is_gone(monkeypatch):
