@@ -70,6 +70,21 @@ def test_gate_stops_at_plan_when_the_repo_is_broken(repo: Path, tmp_path: Path) 
     assert summary[0]["failed"] >= 1
 
 
+def test_a_change_that_repairs_a_broken_base_is_not_blocked_by_the_plan(repo: Path,
+                                                                         tmp_path: Path) -> None:
+    """The base side does not validate, the head does: the plan stage is skipped with a reason
+    and the gate goes on (validate checks the head)."""
+    touch(repo, "roles/haproxy.json", '{"name": "haproxy", "run_list": ["role[nope]"]}')
+    commit(repo)
+    git(repo, "branch", "-f", "main")      # main is broken now
+    (repo / "roles" / "haproxy.json").unlink()
+    commit(repo)                           # the branch repairs it
+    result = run_gate(repo, base="main", reports=tmp_path / "r", out=lambda line: None)
+    rows = {r.stage: r for r in result.results}
+    assert rows["plan"].status == "skipped" and "base side" in rows["plan"].detail
+    assert rows["validate"].status == "passed"
+
+
 def test_functional_stage_fails_with_the_failing_spec(repo: Path, tmp_path: Path) -> None:
     touch(repo, "cookbooks/java/recipes/default.py")
     matrix = compute_matrix(repo, changed_since="main")
