@@ -3,6 +3,7 @@ interrupted or failed with --keep-failed, its containers go (or stay, under a ke
 promised."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.nodes.reaper import pid_alive
 from harness.waits import eventually
 from tests.integration.nodes_support import NODE_REPO
 
@@ -114,28 +116,40 @@ def test_a_kept_cluster_is_handed_to_a_keeper_and_usable_like_an_up_one(engine, 
     assert proc.returncode == 1, out
     assert "1 failed, 1 passed" in out and "harness diagnostics: web-1" in out
     assert "kept cluster it-" in out and "harness down --cluster it-" in out
-    time.sleep(2)   # pytest's reaper would have acted by now if it were going to
-    kept = labelled(engine, cluster)
-    assert {lab["kind"] for lab in kept} == {"container", "network"}
+    try:
+        time.sleep(2)   # pytest's reaper would have acted by now if it were going to
+        kept = labelled(engine, cluster)
+        assert {lab["kind"] for lab in kept} == {"container", "network"}
 
-    def harness(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
-                              text=True, env=env, timeout=300, cwd=tmp_path)
+        def harness(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                                  text=True, env=env, timeout=300, cwd=tmp_path)
 
-    assert harness("clean").returncode == 0
-    assert labelled(engine, cluster) == kept  # its keeper is alive: not a dead session
-    listed = harness("list").stdout
-    assert f"repo {NODE_REPO}" in listed and "(pytest, keeper " in listed, listed
-    name = listed.split()[0]
-    converged = harness("converge")
-    assert converged.returncode == 0, converged.stdout + converged.stderr
-    assert "web-1: converged in " in converged.stdout and ", 0 changed" in converged.stdout
-    verified = harness("verify", str(spec))
-    assert verified.returncode == 1 and "1 failed, 1 passed" in verified.stdout  # same verdict
-    down = harness("down", "--cluster", name)
-    assert down.returncode == 0 and f"cluster {name} is down" in down.stdout, down.stderr
-    assert labelled(engine, cluster) == []
-    assert not (tmp_path / "state" / "harness" / "clusters" / name).exists()
+        assert harness("clean").returncode == 0
+        assert labelled(engine, cluster) == kept  # its keeper is alive: not a dead session
+        listed = harness("list").stdout
+        assert f"repo {NODE_REPO}" in listed and "(pytest, keeper " in listed, listed
+        name = listed.split()[0]
+        converged = harness("converge")
+        assert converged.returncode == 0, converged.stdout + converged.stderr
+        assert "web-1: converged in " in converged.stdout and ", 0 changed" in converged.stdout
+        verified = harness("verify", str(spec))
+        assert verified.returncode == 1 and "1 failed, 1 passed" in verified.stdout  # same verdict
+        down = harness("down", "--cluster", name)
+        assert down.returncode == 0 and f"cluster {name} is down" in down.stdout, down.stderr
+        assert labelled(engine, cluster) == []
+        assert not (tmp_path / "state" / "harness" / "clusters" / name).exists()
+    finally:
+        _stop_keepers(tmp_path / "state")
+
+
+def _stop_keepers(state_home: Path) -> None:
+    """A failed assertion above must not leave the kept cluster's keeper (and its nodes)
+    behind: SIGTERM makes a keeper tear its cluster down. After `harness down` there is none."""
+    for state_file in state_home.glob("harness/clusters/*/state.json"):
+        keeper = json.loads(state_file.read_text()).get("keeper") or {}
+        if pid_alive(keeper.get("pid"), keeper.get("start")):
+            os.kill(keeper["pid"], signal.SIGTERM)
 
 
 def _assert_none(found: list) -> None:
