@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
@@ -71,7 +71,7 @@ class Payload:
 
 
 # --- restore -----------------------------------------------------------------------------------
-def _from_repo(repo_dir: Path) -> Payload:
+def repo_payload(repo_dir: Path) -> Payload:
     if not repo_dir.is_dir():
         raise UsageError("repo is not a directory", path=str(repo_dir))
     repo = load_repo(repo_dir)
@@ -89,7 +89,7 @@ def read_payload(repo_dir: Path | None, *, from_backup: Path | None = None) -> P
     if from_backup is not None:
         payload.merge(read_backup(Path(from_backup)))
     if repo_dir is not None:
-        payload.merge(_from_repo(Path(repo_dir)))
+        payload.merge(repo_payload(Path(repo_dir)))
     return payload
 
 
@@ -110,21 +110,16 @@ def restore(client: Client, repo_dir: Path | None, *, from_backup: Path | None =
             cookbooks.setdefault(name, {})[version] = manifest
         manifest_bodies = bulk_bodies([("cookbooks", name, versions)
                                        for name, versions in cookbooks.items()])
-    sources: dict[str, Path] = {}
-    for key, manifest in manifests.items():
-        for entry in manifest["files"]:
-            sources.setdefault(entry["checksum"], payload.cookbooks[key].path / entry["path"])
     if progress:
         progress(f"restoring {payload.summary()} into {client.url}")
 
-    missing = client.post("/file_store/missing", {"checksums": sorted(sources)})["missing"]
+    missing, uploads = file_uploads(client, payload.cookbooks, manifests)
     sid = client.post("/_restore", {})["id"]
     bulk = f"/_restore/{sid}/bulk"
     try:
         jobs: list[Callable[[], object]] = [partial(client.request, "POST", bulk, body=body)
                                             for body in bodies]
-        jobs += [partial(_upload, client, group, sources) for group in _groups(missing, sources)]
-        run_all(jobs)  # documents and files; manifests need the files, so they come last
+        run_all(jobs + uploads)  # documents and files; manifests need the files, so they come last
         run_all([partial(client.request, "POST", bulk, body=body) for body in manifest_bodies])
         client.post(f"/_restore/{sid}/commit", {"keep": list(keep)})
     except BaseException:
@@ -133,6 +128,21 @@ def restore(client: Client, repo_dir: Path | None, *, from_backup: Path | None =
         raise
     return (f"restored {payload.summary()} ({len(missing)} files uploaded) into {client.url} "
             f"in {time.monotonic() - started:.1f}s")
+
+
+def file_uploads(client: Client, cookbooks: Mapping[tuple[str, str], Cookbook],
+                 manifests: Mapping[tuple[str, str], Doc]
+                 ) -> tuple[list[str], list[Callable[[], object]]]:
+    """The checksums the server lacks among these cookbooks' files, and the jobs (batches of
+    about FILE_BYTES) that upload them; restore and `harness converge`'s sync both use it."""
+    sources: dict[str, Path] = {}
+    for key, manifest in manifests.items():
+        for entry in manifest["files"]:
+            sources.setdefault(entry["checksum"], cookbooks[key].path / entry["path"])
+    missing: list[str] = client.post("/file_store/missing",
+                                     {"checksums": sorted(sources)})["missing"]
+    return missing, [partial(_upload, client, group, sources)
+                     for group in _groups(missing, sources)]
 
 
 def _upload(client: Client, checksums: list[str], sources: dict[str, Path]) -> None:

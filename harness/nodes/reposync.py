@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness.client import Client, run_all
 from harness.errors import Problem, UsageError, ValidationError
 from harness.repo.cookbook import Cookbook
-from harness.restore import Payload, _from_repo, _groups, _upload, read_backup
+from harness.restore import Payload, file_uploads, read_backup, repo_payload
 
 
 def check_recipes(cookbooks: Iterable[Cookbook]) -> None:
@@ -43,7 +42,7 @@ def sync_payload(repo: Path, from_backup: Path | None) -> tuple[Payload, set[tup
     payload = Payload()
     if from_backup is not None:
         payload.merge(read_backup(from_backup))
-    ours = _from_repo(repo)
+    ours = repo_payload(repo)
     check_recipes(ours.cookbooks.values())
     frozen = set(payload.cookbooks) - set(ours.cookbooks)
     payload.merge(ours)
@@ -62,16 +61,13 @@ def sync_repo(client: Client, repo: Path, *, from_backup: Path | None, environme
     for role in sorted(roles - payload.roles.keys()):
         raise UsageError(f"the cluster's role {role!r} is gone from the repo; nothing synced",
                          path=where)
+    by_key = {key: dict(cookbook.manifest(), frozen=key in frozen)
+              for key, cookbook in payload.cookbooks.items()}
     manifests: dict[str, dict[str, Any]] = {}
-    sources: dict[str, Path] = {}
-    for (name, version), cookbook in payload.cookbooks.items():
-        manifest = cookbook.manifest()
-        manifest["frozen"] = (name, version) in frozen
+    for (name, version), manifest in by_key.items():
         manifests.setdefault(name, {})[version] = manifest
-        for entry in manifest["files"]:
-            sources.setdefault(entry["checksum"], cookbook.path / entry["path"])
-    missing = client.post("/file_store/missing", {"checksums": sorted(sources)})["missing"]
-    run_all([partial(_upload, client, group, sources) for group in _groups(missing, sources)])
+    missing, uploads = file_uploads(client, payload.cookbooks, by_key)
+    run_all(uploads)
     body = {"environments": payload.environments, "roles": payload.roles,
             "data": payload.data_bags, "cookbooks": manifests}
     counts = json.loads(client.request("POST", "/_sync", body=json.dumps(body).encode()))
