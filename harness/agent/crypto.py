@@ -15,6 +15,8 @@ import ctypes.util
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -49,29 +51,42 @@ def libcrypto() -> ctypes.CDLL:
     return lib
 
 
-def aes_256_gcm_decrypt(key: bytes, iv: bytes, data: bytes, tag: bytes) -> bytes:
-    """Decrypt and authenticate; raises ValueError when the tag does not verify."""
-    lib = libcrypto()
+@contextmanager
+def _cipher_context(lib: ctypes.CDLL) -> Iterator[Any]:
     ctx = lib.EVP_CIPHER_CTX_new()
     if not ctx:
         raise MemoryError("EVP_CIPHER_CTX_new failed")
     try:
+        yield ctx
+    finally:
+        lib.EVP_CIPHER_CTX_free(ctx)
+
+
+def _decrypt(lib: ctypes.CDLL, ctx: Any, data: bytes, ok: bool, final_error: str,
+             before_final: Callable[[], bool] = lambda: True) -> bytes:
+    """EVP_DecryptUpdate, `before_final` (GCM sets its tag there), EVP_DecryptFinal_ex."""
+    out = ctypes.create_string_buffer(len(data) + 32)
+    outlen, finlen = ctypes.c_int(0), ctypes.c_int(0)
+    ok = ok and lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(outlen), data, len(data))
+    ok = ok and before_final()
+    if not ok:
+        raise ValueError("OpenSSL refused the cipher parameters")
+    tail = ctypes.cast(ctypes.addressof(out) + outlen.value, ctypes.c_char_p)
+    if lib.EVP_DecryptFinal_ex(ctx, tail, ctypes.byref(finlen)) <= 0:
+        raise ValueError(final_error)
+    return out.raw[: outlen.value + finlen.value]
+
+
+def aes_256_gcm_decrypt(key: bytes, iv: bytes, data: bytes, tag: bytes) -> bytes:
+    """Decrypt and authenticate; raises ValueError when the tag does not verify."""
+    lib = libcrypto()
+    with _cipher_context(lib) as ctx:
         ok = lib.EVP_DecryptInit_ex(ctx, lib.EVP_aes_256_gcm(), None, None, None)
         ok = ok and lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, len(iv), None)
         ok = ok and lib.EVP_DecryptInit_ex(ctx, None, None, key, iv)
-        out = ctypes.create_string_buffer(len(data) + 32)
-        outlen, finlen = ctypes.c_int(0), ctypes.c_int(0)
-        ok = ok and lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(outlen), data, len(data))
         tag_buf = ctypes.create_string_buffer(tag, len(tag))
-        ok = ok and lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, len(tag), tag_buf)
-        if not ok:
-            raise ValueError("OpenSSL refused the cipher parameters")
-        tail = ctypes.cast(ctypes.addressof(out) + outlen.value, ctypes.c_char_p)
-        if lib.EVP_DecryptFinal_ex(ctx, tail, ctypes.byref(finlen)) <= 0:
-            raise ValueError("authentication failed")
-        return out.raw[: outlen.value + finlen.value]
-    finally:
-        lib.EVP_CIPHER_CTX_free(ctx)
+        return _decrypt(lib, ctx, data, bool(ok), "authentication failed", lambda: bool(
+            lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, len(tag), tag_buf)))
 
 
 def aes_256_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
@@ -79,22 +94,9 @@ def aes_256_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     if len(iv) != 16:
         raise ValueError(f"iv is {len(iv)} bytes, aes-256-cbc needs 16")
     lib = libcrypto()
-    ctx = lib.EVP_CIPHER_CTX_new()
-    if not ctx:
-        raise MemoryError("EVP_CIPHER_CTX_new failed")
-    try:
-        out = ctypes.create_string_buffer(len(data) + 32)
-        outlen, finlen = ctypes.c_int(0), ctypes.c_int(0)
+    with _cipher_context(lib) as ctx:
         ok = lib.EVP_DecryptInit_ex(ctx, lib.EVP_aes_256_cbc(), None, key, iv)
-        ok = ok and lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(outlen), data, len(data))
-        if not ok:
-            raise ValueError("OpenSSL refused the cipher parameters")
-        tail = ctypes.cast(ctypes.addressof(out) + outlen.value, ctypes.c_char_p)
-        if lib.EVP_DecryptFinal_ex(ctx, tail, ctypes.byref(finlen)) <= 0:
-            raise ValueError("bad decrypt")
-        return out.raw[: outlen.value + finlen.value]
-    finally:
-        lib.EVP_CIPHER_CTX_free(ctx)
+        return _decrypt(lib, ctx, data, bool(ok), "bad decrypt")
 
 
 RUBY_WHITESPACE = b" \t\n\v\f\r\0"
