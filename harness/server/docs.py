@@ -57,6 +57,15 @@ class DocumentStore:
         self._reset_default_environment()
 
     # --- documents: roles, environments, nodes, clients -------------------------------------
+    def token_digests(self) -> dict[str, str]:
+        """{client name: sha256 of its token} (lock held by the caller): what a store dump
+        keeps so nodes' tokens still work after it is loaded elsewhere."""
+        return dict(self._token_of)
+
+    def set_token_digest(self, name: str, digest: str) -> None:
+        """Give client `name` the token whose sha256 is `digest` (lock held)."""
+        self._tokens[digest], self._token_of[name] = name, digest
+
     def _index(self, kind: str) -> Index:
         if kind in self._indexes:
             return self._indexes[kind]
@@ -264,7 +273,7 @@ class DocumentStore:
             if name not in self._token_of:
                 doc = staged._indexes["client"].docs[name]
                 self.store("client", name, doc, flatten(doc))
-                self._tokens[digest], self._token_of[name] = name, digest
+                self.set_token_digest(name, digest)
         self._raw.update((k, v) for k, v in staged._raw.items()
                          if k[0] not in keep and k[0] != "client")
 

@@ -20,7 +20,7 @@ KINDS = ("environment", "role", "node", "client")
 def dump_store(store: Store) -> dict[str, Any]:
     """Everything the store holds, JSON-serialisable (files base64)."""
     docs = store.docs
-    with store._lock:
+    with store.lock:
         cookbooks = store.cookbook_manifests()
         checksums = sorted({f["checksum"] for versions in cookbooks.values()
                             for m in versions.values() for f in m["files"]})
@@ -29,7 +29,7 @@ def dump_store(store: Store) -> dict[str, Any]:
                           for kind in KINDS},
             "data": {bag: {i: store.get_item(bag, i) for i in store.items(bag)}
                      for bag in store.bags()},
-            "tokens": dict(docs._token_of),  # client name -> sha256 of its token
+            "tokens": docs.token_digests(),  # client name -> sha256 of its token
             "cookbooks": cookbooks,
             "files": {c: base64.b64encode(store.get_file(c)).decode() for c in checksums},
             "reports": {node: store.reports(node) for node in store.names("node")},
@@ -39,7 +39,7 @@ def dump_store(store: Store) -> dict[str, Any]:
 def load_store(store: Store, dump: dict[str, Any]) -> Store:
     """Fill an empty store from dump_store's output (checked like any write); returns it."""
     docs = store.docs
-    with store._lock:
+    with store.lock:
         store.put_files({c: base64.b64decode(data) for c, data in dump["files"].items()})
         store.put_manifests(dump["cookbooks"])
         for kind in KINDS:
@@ -50,8 +50,7 @@ def load_store(store: Store, dump: dict[str, Any]) -> Store:
             for item, doc in items.items():
                 docs.store(bag, item, *checked_item(bag, item, doc))
         for name, digest in dump["tokens"].items():
-            docs._token_of[name] = digest
-            docs._tokens[digest] = name
+            docs.set_token_digest(name, digest)
         for node, reports in dump["reports"].items():
             for report in reports:
                 store.add_report(node, report)

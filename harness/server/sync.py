@@ -26,7 +26,7 @@ def sync_store(store: Store, batch: object) -> dict[str, int]:
     plan = plan_bulk(batch)  # every document checked, nothing stored yet
     wanted = {(name, version) for name, versions in batch.get("cookbooks", {}).items()
               for version in versions}
-    with store._lock:  # one RLock for the whole store: the sync is atomic for every reader
+    with store.lock:  # one RLock for the whole store: the sync is atomic for every reader
         before = {(cb, v): m for cb, vs in store.cookbook_manifests().items()
                   for v, m in vs.items()}
         # checks every manifest (files present, frozen versions unchanged) before storing any
