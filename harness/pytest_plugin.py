@@ -204,7 +204,10 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[RunningCluster]:
             live = attach_named(config.getoption("harness_attach"), _progress(config))
         except HarnessError as err:
             pytest.fail(f"{type(err).__name__}: {err}", pytrace=False)
-        yield config.stash[CLUSTERS].setdefault(request.node.nodeid, live)
+        try:
+            yield config.stash[CLUSTERS].setdefault(request.node.nodeid, live)
+        finally:
+            live.close_hosts()
         return
     # Lazy: aiohttp, the docker SDK and restore are paid only by a pytest process (and xdist
     # worker) that brings up a cluster (decision 21)

@@ -19,8 +19,9 @@ from harness.errors import EngineError, NodeError
 from harness.nodes import ramdisk
 from harness.nodes.archive import tar_files
 from harness.nodes.dockerimages import DockerImageOps
-from harness.nodes.execstream import exec_merged, exec_split
+from harness.nodes.execstream import exec_merged, exec_split, open_shell
 from harness.nodes.labels import SESSION
+from harness.nodes.shell import Shell
 
 LABEL_PREFIX = "harness."
 # Flags systemd needs as PID 1 in a container; the cgroup ones depend on the host (cgroup_flags).
@@ -65,6 +66,7 @@ class Backend(Protocol):
              stream: StreamFn | None = None, user: str = "root") -> tuple[int, str]: ...
     def exec_split(self, container: str, cmd: list[str],
                    user: str = "") -> tuple[int, bytes, bytes]: ...
+    def open_shell(self, container: str, user: str = "") -> Shell: ...
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None: ...
     def put_files(self, container: str, files: list[tuple[str, bytes, int]]) -> None: ...
     def logs(self, container: str, tail: int = 100) -> str: ...
@@ -220,6 +222,10 @@ class DockerBackend(DockerImageOps):
                    user: str = "") -> tuple[int, bytes, bytes]:
         """Run cmd; (exit code, stdout, stderr) kept apart (the testinfra hosts' transport)."""
         return exec_split(self.api, container, cmd, user)
+
+    def open_shell(self, container: str, user: str = "") -> Shell:
+        """A shell that runs many `/bin/sh -c` commands over one exec (the testinfra hosts)."""
+        return open_shell(self.api, container, user)
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         """Copy bytes to path (parent directories are created) with mode, owned by root."""

@@ -191,6 +191,7 @@ class Cluster(RunningCluster):
             return
         self._down = True
         started = time.monotonic()
+        self.close_hosts()
         backend = self.backend
         removals = None if wait else self.removals
         if backend is not None and removals is not None:
@@ -221,6 +222,7 @@ class Cluster(RunningCluster):
         if self._down:
             return
         self._down = self._kept = True
+        self.close_hosts()
         stop_reaper(self._reaper)
         self._pool.shutdown(wait=False)
         stop_server(self._server_started, self._say)

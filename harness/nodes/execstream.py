@@ -19,6 +19,7 @@ from typing import Any
 from docker.errors import DockerException
 
 from harness.errors import NodeError
+from harness.nodes.shell import OneShotShell, SessionShell, Shell
 
 STDOUT, STDERR = 1, 2
 HEADER = struct.Struct(">BxxxL")  # stream type, 3 padding bytes, payload size (big endian)
@@ -108,3 +109,32 @@ def exec_split(api: Any, container: str, cmd: list[str],
     except (DockerException, OSError) as error:
         raise NodeError(f"exec {cmd[0]} in {container} failed: {error}") from None
     return (rc if rc is not None else -1), bytes(out), bytes(err)
+
+
+def open_shell(api: Any, container: str, user: str) -> Shell:
+    """A session shell (shell.py) over one attached exec; per-command execs when the engine's
+    connection is not a plain socket (docker-py hands out another object for ssh:// hosts).
+
+    Unlike exec_split's start, this one asks for the connection upgrade: stdin needs the raw
+    socket. Nothing is lost with the upgrade's headers (docker-py#2042): the shell prints
+    nothing before it reads its first command, which is sent after the upgrade.
+    """
+    try:
+        exec_id = api.exec_create(container, ["/bin/sh", "-s"], stdin=True, user=user)["Id"]
+        sock = api.exec_start(exec_id, socket=True)
+    except (DockerException, OSError) as err:
+        raise NodeError(f"cannot open a shell in {container}: {err}") from None
+    raw = getattr(sock, "_sock", None)
+    if raw is None or not hasattr(raw, "makefile"):
+        sock.close()
+        return OneShotShell(lambda c, cmd, user="": exec_split(api, c, cmd, user), container,
+                            user)
+    reader = raw.makefile("rb")
+
+    def close() -> None:
+        for part in (reader, sock, raw):
+            try:
+                part.close()
+            except OSError:
+                pass
+    return SessionShell(container, raw.sendall, frames(reader), close)

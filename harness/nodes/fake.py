@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 from harness.errors import EngineError, NodeError
 from harness.nodes.backend import Backend, ContainerInfo, NetworkInfo, StreamFn
 from harness.nodes.labels import SESSION
+from harness.nodes.shell import OneShotShell, Shell
 
 Handler = Callable[[str, list[str]], tuple[int, str]]
 
@@ -112,6 +113,9 @@ class FakeBackend:
                    user: str = "") -> tuple[int, bytes, bytes]:
         rc, out = self.exec(container, cmd, user=user or "root")
         return rc, out.encode(), b""
+
+    def open_shell(self, container: str, user: str = "") -> Shell:
+        return OneShotShell(self.exec_split, container, user)
 
     def put_file(self, container: str, path: str, data: bytes, mode: int = 0o644) -> None:
         self.put_files(container, [(path, data, mode)])

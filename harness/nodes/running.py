@@ -18,7 +18,7 @@ from harness.nodes.backend import Backend
 from harness.nodes.bootstrap import Node
 from harness.nodes.fanout import Fanout
 from harness.nodes.passes import Report
-from harness.nodes.testinfra_backend import engine_host
+from harness.nodes.testinfra_backend import close_host, engine_host
 from harness.rollout.flip import flip_node
 
 
@@ -109,3 +109,9 @@ class RunningCluster:
 
     def hosts(self) -> dict[str, Host]:
         return {name: self.host(name) for name in self.nodes}
+
+    def close_hosts(self) -> None:
+        """Close the hosts' shells (one exec per node that ran a testinfra command)."""
+        for host in self._hosts.values():
+            close_host(host)
+        self._hosts.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from harness.nodes.fake import FakeBackend
+from harness.nodes.shell import OneShotShell
 from harness.nodes.testinfra_backend import engine_host
 
 
@@ -16,6 +17,9 @@ class Recording:
     def exec_split(self, container, cmd, user=""):
         self.ran.append((container, cmd, user))
         return self.answers.get(cmd[-1], (127, b"", b"sh: not found\n"))
+
+    def open_shell(self, container, user=""):
+        return OneShotShell(self.exec_split, container, user)
 
 
 def test_commands_go_through_sh_c_in_the_container_with_streams_apart():
