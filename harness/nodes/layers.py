@@ -3,8 +3,8 @@
 dpkg is the one thing identical run after run that costs most (~31 s of a ZooKeeper node's
 64 s), so we memoize it: `apt-get install` of the packages a why-run of the node's policy
 declares, on top of the platform's base image, in a throwaway container (no init, no RAM
-overlay), committed with apt's lists and archives removed, labelled, and tagged by a hash of
-(base image, sorted package list, apt sources). The node still runs the production bootstrap
+overlay), committed with apt's archives removed (its lists kept: decision 58), labelled,
+and tagged by a hash of (base image, sorted package list, apt sources). The node still runs the production bootstrap
 and the whole converge; its package resources find their packages and report up to date.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from harness.nodes.labels import LAYER, LAYER_BASE, LAYER_PACKAGES
 
 Progress = Callable[[str], None]
 REPOSITORY = "harness/layer"
-BUILDER_VERSION = "1"  # bump when install_script changes what a layer contains
+BUILDER_VERSION = "2"  # bump when install_script changes what a layer contains
 APT_SOURCES = ["/etc/apt/sources.list", "/etc/apt/sources.list.d", "/etc/apt/preferences.d"]
 # The agent's package resource (harness/agent/packages.py): same environment and flags.
 APT_INSTALL = ["apt-get", "install", *APT_OPTS, "--no-install-recommends"]
@@ -95,8 +95,10 @@ def layer_tag(key: str) -> str:
 
 
 def install_script(packages: list[str], apt_proxy: str | None = None) -> str:
-    """sh: install packages without starting daemons (policy-rc.d), then drop apt's lists and
-    archives so the layer holds what a converge's install leaves, not apt's caches."""
+    """sh: install packages without starting daemons (policy-rc.d), then drop apt's archives.
+
+    apt's lists stay (decision 58): the converge's own `apt-get update` then refreshes them
+    from the mirror instead of downloading them whole, ~1.2 s less per node."""
     proxy = f" -o Acquire::http::Proxy={shlex.quote(apt_proxy)}" if apt_proxy else ""
     downgrades = " --allow-downgrades" if any("=" in p for p in packages) else ""
     policy = "/usr/sbin/policy-rc.d"
@@ -108,7 +110,6 @@ def install_script(packages: list[str], apt_proxy: str | None = None) -> str:
         f"apt-get update -q{proxy}",
         f"{shlex.join(APT_INSTALL)}{downgrades}{proxy} {shlex.join(packages)}",
         "apt-get clean",
-        "rm -rf /var/lib/apt/lists/*",
     ])
 
 
