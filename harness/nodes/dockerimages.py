@@ -5,8 +5,15 @@ the only modules that import the docker SDK. Every docker error becomes an Engin
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import io
+import json
+import os
 import tarfile
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from docker import DockerClient
@@ -29,7 +36,16 @@ class DockerImageOps:
 
     def image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
         """Regular files at or below `paths` in the image, by absolute path; missing ones are
-        left out. Reads from a created, never started, container."""
+        left out. Read once per image id (an image never changes): from a created, never
+        started, container (~0.1-0.25 s), then from a cache file (decision 59)."""
+        cache = _cache_file(str(self.image_attrs(image)["Id"]), paths)
+        files = _read_cache(cache)
+        if files is None:
+            files = self._read_image_files(image, paths)
+            _write_cache(cache, files)
+        return files
+
+    def _read_image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         try:
             container = self.client.containers.create(image, command=["true"])
@@ -103,3 +119,33 @@ class DockerImageOps:
                 return False
             raise EngineError(f"cannot remove image {image}: {err}") from None
         return True
+
+
+def _cache_file(image_id: str, paths: list[str]) -> Path:
+    """${XDG_CACHE_HOME:-~/.cache}/harness/image-files/<hash of image id and paths>.json"""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha256(json.dumps([image_id, sorted(paths)]).encode()).hexdigest()[:32]
+    return Path(root) / "harness" / "image-files" / f"{key}.json"
+
+
+def _read_cache(path: Path) -> dict[str, bytes] | None:
+    """The cached files, or None when absent or unreadable (then they are read again)."""
+    try:
+        doc = json.loads(path.read_text())
+        return {str(name): base64.b64decode(data, validate=True) for name, data in doc.items()}
+    except (OSError, ValueError, AttributeError, TypeError, binascii.Error):
+        return None
+
+
+def _write_cache(path: Path, files: dict[str, bytes]) -> None:
+    """Whole or not at all (a unique temporary name, then rename); a cache that cannot be
+    written is only slower next time."""
+    doc = json.dumps({name: base64.b64encode(data).decode() for name, data in files.items()})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".part",
+                                         delete=False) as tmp:
+            tmp.write(doc)
+        os.replace(tmp.name, path)
+    except OSError:
+        pass
