@@ -4,8 +4,9 @@ dpkg is the one thing identical run after run that costs most (~31 s of a ZooKee
 64 s), so we memoize it: `apt-get install` of the packages a why-run of the node's policy
 declares, on top of the platform's base image, in a throwaway container (no init, no RAM
 overlay), committed with apt's archives removed (its lists kept: decision 58), labelled,
-and tagged by a hash of (base image, sorted package list, apt sources). The node still runs the production bootstrap
-and the whole converge; its package resources find their packages and report up to date.
+and tagged by a hash of (base image, sorted package list, apt sources). The node still runs
+the production bootstrap and the whole converge; its package resources find their packages
+and report up to date.
 """
 from __future__ import annotations
 
