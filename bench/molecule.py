@@ -223,6 +223,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; {SPEC} vs molecule test "
           f"({SCENARIO.relative_to(ROOT)}, image {menv['ZK_BENCH_IMAGE']})", flush=True)
+    if os.environ.get("HARNESS_APT_PROXY"):
+        print("note: HARNESS_APT_PROXY is set: our nodes install through it, Molecule's do not "
+              "(unset it for a like-for-like comparison)", flush=True)
     warm_up = {"ours": ["ours-warm"], "all": ["ours-warm", "molecule"], "none": []}[args.warm_up]
     warm_up = [side for side in warm_up if side in args.sides]
     records: list[dict] = []
