@@ -43,9 +43,11 @@ SPEC = "role_specs/test_zookeeper.py"
 LABEL = "bench=molecule-zk"  # molecule.yml labels its instances so
 SIDES = {"ours-warm": ["--package-layer", "on"], "ours-cold": ["--package-layer", "off"]}
 ALL_SIDES = (*SIDES, "molecule")
+VERIFIED = re.compile(r"\d+ (passed|failed)")  # the testinfra verifier's pytest summary
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Molecule 26: "default ➜ converge: Executing" ... "default ➜ converge: Executed: Successful"
-PHASE = re.compile(r"➜ (\w+): (Executing|Executed)")
+# Molecule 26: "default ➜ converge: Executing" ... "default ➜ converge: Executed: Successful",
+# or with NO_COLOR (as the bench runs it) "[default > converge] Executing" ... "Executed: ..."
+PHASE = re.compile(r"(?:➜|>) (\w+)(?::|\]) (Executing|Executed)")
 
 
 class Setup(Exception):
@@ -153,6 +155,8 @@ def run_side(side: str, menv: dict[str, str], platform: str) -> dict:
               "load": load.describe(), "containers_at_start": busy}
     if side == "molecule":
         record["phases"] = [[name, round(sec, 2)] for name, sec in phases(child.lines)]
+        record["summary"] = next((t.strip(" =│") for _, t in reversed(child.lines)
+                                  if VERIFIED.search(t)), "no verifier summary")
         destroy_molecule(menv)
     else:
         record["up"] = [f"{m[1]} {m[2]} s" for _, t in child.lines if (m := UP_LINE.search(t))]
@@ -165,7 +169,8 @@ def run_side(side: str, menv: dict[str, str], platform: str) -> dict:
 def describe(record: dict) -> str:
     head = f"{record['side']:<10} {record['wall']:7.1f} s  {'ok' if record['ok'] else 'FAILED'}"
     if "phases" in record:
-        detail = ", ".join(f"{n} {s:.1f}" for n, s in record["phases"] if s >= 0.05)
+        detail = ", ".join([record["summary"], *(f"{n} {s:.1f}" for n, s in record["phases"]
+                                                  if s >= 0.05)])
     else:
         detail = "; ".join([record["summary"], *record["up"]])
     return f"{head}  [{detail}]  {record['load']}; containers at start: " \
@@ -190,7 +195,7 @@ def report(records: list[dict]) -> dict:
     if ratios:
         print("ratios of the medians: " + "; ".join(f"{k} {v:.2f}x" for k, v in ratios.items())
               + "   (issue 12: warm <= 0.16x, goal 0.12x)")
-    names = sorted({n for r in records for n, _ in r.get("phases", [])})
+    names = list(dict.fromkeys(n for r in records for n, _ in r.get("phases", [])))  # in order
     if names:
         per = {n: [sum(s for m, s in r["phases"] if m == n) for r in records if "phases" in r]
                for n in names}
