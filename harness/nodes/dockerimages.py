@@ -37,7 +37,7 @@ class DockerImageOps:
     def image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
         """Regular files at or below `paths` in the image, by absolute path; missing ones are
         left out. Read once per image id (an image never changes): from a created, never
-        started, container (~0.1-0.25 s), then from a cache file (decision 59)."""
+        started, container (~0.1-0.25 s), then from a cache file (decision 60)."""
         cache = _cache_file(str(self.image_attrs(image)["Id"]), paths)
         files = _read_cache(cache)
         if files is None:

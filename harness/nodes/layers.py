@@ -3,7 +3,7 @@
 dpkg is the one thing identical run after run that costs most (~31 s of a ZooKeeper node's
 64 s), so we memoize it: `apt-get install` of the packages a why-run of the node's policy
 declares, on top of the platform's base image, in a throwaway container (no init, no RAM
-overlay), committed with apt's archives removed (its lists kept: decision 58), labelled,
+overlay), committed with apt's archives removed (its lists kept: decision 59), labelled,
 and tagged by a hash of (base image, sorted package list, apt sources). The node still runs
 the production bootstrap and the whole converge; its package resources find their packages
 and report up to date.
@@ -98,7 +98,7 @@ def layer_tag(key: str) -> str:
 def install_script(packages: list[str], apt_proxy: str | None = None) -> str:
     """sh: install packages without starting daemons (policy-rc.d), then drop apt's archives.
 
-    apt's lists stay (decision 58): the converge's own `apt-get update` then refreshes them
+    apt's lists stay (decision 59): the converge's own `apt-get update` then refreshes them
     from the mirror instead of downloading them whole, ~1.2 s less per node."""
     proxy = f" -o Acquire::http::Proxy={shlex.quote(apt_proxy)}" if apt_proxy else ""
     downgrades = " --allow-downgrades" if any("=" in p for p in packages) else ""

@@ -3,7 +3,7 @@
 testinfra's `docker://` backend starts one `docker exec` CLI process per command; a role spec
 runs hundreds of them. This backend sends the same `/bin/sh -c COMMAND` through one
 long-lived shell per node (shell.py, opened by the harness's container seam), with stdout and
-stderr kept apart as testinfra expects (decisions 17 and 57 have the measured gains).
+stderr kept apart as testinfra expects (decisions 17 and 58 have the measured gains).
 It reports itself as "docker", so every testinfra module behaves exactly as with `docker://`.
 """
 from __future__ import annotations

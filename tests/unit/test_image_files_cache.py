@@ -1,4 +1,4 @@
-"""The Docker backend reads an image's files once per image id (decision 59)."""
+"""The Docker backend reads an image's files once per image id (decision 60)."""
 from __future__ import annotations
 
 from harness.nodes.dockerimages import DockerImageOps, _cache_file

@@ -107,7 +107,7 @@ def test_install_script_uses_the_agents_apt_flags_and_keeps_only_apts_lists():
     assert install.endswith(" less=590-2 sudo")
     assert "Acquire::http::Proxy=http://proxy:3142" in install
     assert "DEBIAN_FRONTEND=noninteractive" in script and "exit 101" in script  # no daemons
-    # archives go; lists stay, so the converge's apt-get update refreshes (decision 58)
+    # archives go; lists stay, so the converge's apt-get update refreshes (decision 59)
     assert script.splitlines()[-1] == "apt-get clean" and "/var/lib/apt/lists" not in script
     assert "--allow-downgrades" not in install_script(["sudo"])
 
