@@ -195,10 +195,14 @@ def suite_mode(args: argparse.Namespace) -> int:
         (p, n): [] for p in platforms for n in args.workers}
     print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; "
           f"{describe_tree(args.suite_path)}")
+    # pytest's cache in a directory of this bench's own: each run records its modules' times
+    # and the next orders xdist's modules longest first (harness/pytest_order.py), as a
+    # user's second run does; the user's .pytest_cache is left alone
+    cache_dir = tempfile.mkdtemp(prefix="harness-bench-cache-")
     for i in range(args.runs):
         for platform, n in walls:
             cmd = [sys.executable, "-m", "pytest", args.suite_path, "-n", str(n),
-                   "-p", "no:cacheprovider", "-q", *args.pytest_args]
+                   "-o", f"cache_dir={cache_dir}", "-q", *args.pytest_args]
             if platform:
                 cmd += ["--platform", platform]
             busy = other_containers()

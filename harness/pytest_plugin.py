@@ -27,6 +27,7 @@ from harness.nodes.ramdisk import NODE_DISKS
 from harness.nodes.removals import Removals
 from harness.nodes.spec import DEFAULT_PLATFORM, ClusterSpec
 from harness.pytest_fixtures import CLUSTERS, FAILED, REFUSED, REMOVALS, NodeFixtures, repo_dir
+from harness.pytest_order import ModuleOrder
 from harness.repo import repo_backup
 
 if TYPE_CHECKING:  # the cluster module loads only when a module asks for a cluster (below)
@@ -71,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REMOVALS] = Removals()
     config.pluginmanager.register(NodeFixtures(), "harness-node-fixtures")
     config.pluginmanager.register(pytest_fixtures, "harness-fixtures")
+    config.pluginmanager.register(ModuleOrder(config), "harness-module-order")
 
 
 def cluster_spec(marker: pytest.Mark, config: pytest.Config, where: str) -> ClusterSpec:
