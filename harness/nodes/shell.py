@@ -16,7 +16,7 @@ import secrets
 import shlex
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import NoReturn, Protocol
 
 from harness.errors import NodeError
 
@@ -71,25 +71,31 @@ class SessionShell:
                  frames: Iterator[tuple[int, bytes]], close: Callable[[], None]) -> None:
         self.container = container
         self._send, self._frames, self._close = send, frames, close
-        self._token = secrets.token_hex(16)
+        self._token, self._count = secrets.token_hex(16), 0
         self._buffer = bytearray()
         self._noise = bytearray()  # the session shell's own stderr, for error messages
         self._lock = threading.Lock()
         self.closed = False
-        self._write(PRELUDE)
+        self._write(PRELUDE, "")
 
     def run(self, command: str) -> tuple[int, bytes, bytes]:
         if "\0" in command:  # an argv cannot carry NUL either: docker exec refuses it too
             raise NodeError(f"command for {self.container} contains a NUL byte: {command!r}")
         with self._lock:
-            self._write(command_line(self._token, command))
-            header = self._read_line(command)
-            parts = header.decode("ascii", "replace").split()
-            if len(parts) != 4 or parts[0] != self._token or not all(
-                    p.lstrip("-").isdigit() for p in parts[1:]):
-                self._fail(f"unexpected answer {header[:80]!r}", command)
-            rc, out_size, err_size = (int(p) for p in parts[1:])
-            body = self._read_exact(out_size + err_size, command)
+            self._count += 1
+            token = f"{self._token}-{self._count}"  # each answer names its command
+            try:
+                self._write(command_line(token, command), command)
+                header = self._read_line(command)
+                parts = header.decode("ascii", "replace").split()
+                if len(parts) != 4 or parts[0] != token or not all(
+                        p.lstrip("-").isdigit() for p in parts[1:]):
+                    self._fail(f"unexpected answer {header[:80]!r}", command)
+                rc, out_size, err_size = (int(p) for p in parts[1:])
+                body = self._read_exact(out_size + err_size, command)
+            except BaseException:  # Ctrl-C mid-answer too: the rest of it must not be read
+                self.close()        # as the next command's; the next command opens a new one
+                raise
             return rc, body[:out_size], body[out_size:]
 
     def close(self) -> None:
@@ -97,19 +103,22 @@ class SessionShell:
             self.closed = True
             self._close()
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, command: str) -> None:
         try:
             self._send(data)
         except OSError as err:
-            self._fail(f"cannot write to its shell ({err})", data.decode(errors="replace"))
+            self._fail(f"cannot write to its shell ({err})", command)
 
     def _fill(self, command: str) -> None:
-        for kind, payload in self._frames:
-            if kind == STDERR:
-                self._noise.extend(payload)
-                continue
-            self._buffer.extend(payload)
-            return
+        try:
+            for kind, payload in self._frames:
+                if kind == STDERR:
+                    self._noise.extend(payload)
+                    continue
+                self._buffer.extend(payload)
+                return
+        except OSError as err:
+            self._fail(f"its shell's connection failed ({err})", command)
         self._fail("its shell ended (did the container stop?)", command)
 
     def _read_line(self, command: str) -> bytes:
@@ -126,7 +135,7 @@ class SessionShell:
         del self._buffer[:size]
         return data
 
-    def _fail(self, why: str, command: str) -> Any:
+    def _fail(self, why: str, command: str) -> NoReturn:
         self.close()
         noise = self._noise.decode(errors="replace").strip()
         raise NodeError(f"{self.container}: {why}" + (f" running {command!r}" if command else "")

@@ -150,3 +150,34 @@ def test_one_shot_shell_is_one_exec_per_command():
     shell = OneShotShell(exec_split, "c1", "ops")
     assert shell.run("id") == (0, b"x", b"") and shell.run("id") == (0, b"x", b"")
     assert ran == [("c1", ["/bin/sh", "-c", "id"], "ops")] * 2
+
+
+def test_an_answer_cut_short_is_never_read_as_the_next_ones():
+    """Ctrl-C (or any error) while an answer arrives closes the shell: what is left of that
+    answer would otherwise be taken for the next command's."""
+    shell, _ = local_session()
+    frames = shell._frames
+    chunks = 0
+
+    def interrupted() -> Iterator[tuple[int, bytes]]:
+        nonlocal chunks
+        for frame in frames:
+            chunks += 1
+            if chunks == 2:
+                raise KeyboardInterrupt
+            yield frame
+    shell._frames = interrupted()
+    with pytest.raises(KeyboardInterrupt):
+        shell.run("echo a long enough answer to come in several chunks")
+    assert shell.closed
+
+
+def test_a_connection_error_is_a_node_error_naming_the_command():
+    def broken() -> Iterator[tuple[int, bytes]]:
+        raise ConnectionResetError("reset by peer")
+        yield  # pragma: no cover
+    shell = SessionShell("web-1", lambda data: None, broken(), lambda: None)
+    with pytest.raises(NodeError, match=r"web-1: its shell's connection failed \(reset by "
+                                        r"peer\) running 'id'"):
+        shell.run("id")
+    assert shell.closed
