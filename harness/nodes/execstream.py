@@ -12,6 +12,7 @@ and the body is read through the buffered response, so nothing is skipped.
 from __future__ import annotations
 
 import codecs
+import socket
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -113,7 +114,7 @@ def exec_split(api: Any, container: str, cmd: list[str],
 
 def open_shell(api: Any, container: str, user: str) -> Shell:
     """A session shell (shell.py) over one attached exec; per-command execs when the engine's
-    connection is not a plain socket (docker-py hands out another object for ssh:// hosts).
+    connection is not a socket (docker-py hands out a paramiko channel for ssh:// hosts).
 
     Unlike exec_split's start, this one asks for the connection upgrade: stdin needs the raw
     socket. Nothing is lost with the upgrade's headers (docker-py#2042): the shell prints
@@ -124,8 +125,8 @@ def open_shell(api: Any, container: str, user: str) -> Shell:
         sock = api.exec_start(exec_id, socket=True)
     except (DockerException, OSError) as err:
         raise NodeError(f"cannot open a shell in {container}: {err}") from None
-    raw = getattr(sock, "_sock", None)
-    if raw is None or not hasattr(raw, "makefile"):
+    raw = getattr(sock, "_sock", sock)  # a SocketIO's socket; TLS: the ssl socket itself
+    if not isinstance(raw, socket.socket):  # ssh:// gives a paramiko channel
         sock.close()
         return OneShotShell(lambda c, cmd, user="": exec_split(api, c, cmd, user), container,
                             user)

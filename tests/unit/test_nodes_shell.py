@@ -181,3 +181,29 @@ def test_a_connection_error_is_a_node_error_naming_the_command():
                                         r"peer\) running 'id'"):
         shell.run("id")
     assert shell.closed
+
+
+def test_an_engine_connection_that_is_no_socket_gets_one_exec_per_command():
+    """docker-py hands out a paramiko channel for ssh:// engines: no session shell there."""
+    from harness.nodes.execstream import open_shell
+
+    class Channel:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    class Api:
+        def __init__(self):
+            self.channel = Channel()
+
+        def exec_create(self, container, cmd, stdin=False, user=""):
+            assert (container, cmd, stdin, user) == ("c1", ["/bin/sh", "-s"], True, "ops")
+            return {"Id": "e1"}
+
+        def exec_start(self, exec_id, socket=False):
+            assert (exec_id, socket) == ("e1", True)
+            return self.channel
+    api = Api()
+    shell = open_shell(api, "c1", "ops")
+    assert isinstance(shell, OneShotShell) and api.channel.closed
