@@ -1,4 +1,5 @@
-"""Exec output through the engine API is complete even when the reading thread runs late."""
+"""Exec output through the engine API is complete even when the reading thread runs late, and
+a session shell answers exactly as one exec per command."""
 from __future__ import annotations
 
 import http.client
@@ -6,6 +7,7 @@ import time
 
 import pytest
 
+from harness.nodes.bootstrap import Node, wait_systemd
 from tests.integration.nodes_support import bare_session
 
 pytestmark = pytest.mark.docker
@@ -43,8 +45,9 @@ SHELL_COMMANDS = ["echo out; echo err >&2; exit 3", "printf 'no newline'", "id -
 def test_a_session_shell_answers_exactly_as_one_exec_per_command(engine, busy_node):
     """testinfra's commands go through one long-lived shell per node (shell.py); each answer
     is the one `/bin/sh -c` gives over its own exec, as root and as another user."""
-    # after boot, as in a spec: systemd-tmpfiles-setup empties /tmp while the node boots
-    engine.exec(busy_node, ["systemctl", "is-system-running", "--wait"])
+    # after boot, as in a spec: systemd-tmpfiles-setup empties /tmp while the node boots (a
+    # single `is-system-running --wait` can come before systemd answers: wait_systemd retries)
+    wait_systemd(engine, Node("busy-1", "busy", busy_node))
     for user in ("", "nobody"):
         shell = engine.open_shell(busy_node, user)
         try:
