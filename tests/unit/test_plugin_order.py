@@ -20,29 +20,47 @@ def test_modules_longest_first_unrecorded_first_inner_order_kept():
                                            "a.py::t1", "a.py::t2"]
 
 
-MODULE = """
-import pathlib, time
-def test_it():
-    with open(pathlib.Path(__file__).parent / "started.txt", "a") as f:
-        f.write("{name}\\n")
-    time.sleep({seconds})
+def module(name: str, seconds: float, tests: int) -> str:
+    """A spec-like module: its first test logs (module, worker) and takes `seconds`."""
+    first = (
+        "import os, pathlib, time\n"
+        "def test_0():\n"
+        "    with open(pathlib.Path(__file__).parent / 'started.txt', 'a') as f:\n"
+        f"        f.write('{name} ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+        f"    time.sleep({seconds})\n")
+    return first + "".join(f"def test_{n}():\n    pass\n" for n in range(1, tests))
+
+
+CONFTEST = """
+import pathlib
+def pytest_collection_finish(session):
+    if hasattr(session.config, "workerinput"):  # the order a worker hands to the scheduler
+        modules = list(dict.fromkeys(i.nodeid.split("::")[0] for i in session.items))
+        (pathlib.Path(__file__).parent / "collected.txt").write_text(" ".join(modules))
 """
 
 
-def test_a_second_run_starts_the_longest_modules_first(pytester):
-    """Three one-test modules, so xdist's own reorder (by test count) keeps collection order:
-    the first run starts a and b; once their times are recorded, b and c (the longest)."""
-    for name, seconds in (("a", 0.0), ("b", 1.0), ("c", 0.6)):
-        pytester.makepyfile(**{f"test_{name}": MODULE.format(name=name, seconds=seconds)})
-    started = pytester.path / "started.txt"
+def test_a_second_run_hands_out_the_longest_modules_first(pytester):
+    """a has the most tests (xdist's own reorder would start it first) and the shortest time.
+    Once the first run recorded the times, workers collect b, c, a, and xdist keeps that
+    order: a is handed to b's worker as its second module, so it starts after b."""
+    sizes = {"a": (0.0, 3), "b": (0.8, 1), "c": (0.4, 2)}
+    for name, (seconds, tests) in sizes.items():
+        pytester.makepyfile(**{f"test_{name}": module(name, seconds, tests)})
+    pytester.makeconftest(CONFTEST)
     args = ("-n", "2", "--dist", "loadfile")
-    pytester.runpytest_subprocess(*args).assert_outcomes(passed=3)
-    assert set(started.read_text().split()[:2]) == {"a", "b"}
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=6)
+    assert (pytester.path / "collected.txt").read_text() == "test_a.py test_b.py test_c.py"
     recorded = json.loads((pytester.path / ".pytest_cache/v" / CACHE_KEY).read_text())
     assert recorded["test_b.py"] > recorded["test_c.py"] > recorded["test_a.py"]
+    started = pytester.path / "started.txt"
     started.unlink()
-    pytester.runpytest_subprocess(*args).assert_outcomes(passed=3)
-    assert set(started.read_text().split()[:2]) == {"b", "c"}
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=6)
+    assert (pytester.path / "collected.txt").read_text() == "test_b.py test_c.py test_a.py"
+    order = [line.split()[0] for line in started.read_text().splitlines()]
+    assert order.index("b") < order.index("a")
+    workers = dict(line.split() for line in started.read_text().splitlines())
+    assert workers["a"] == workers["b"] != workers["c"]
 
 
 def test_a_damaged_record_leaves_the_order_alone(pytester):
