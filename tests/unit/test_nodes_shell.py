@@ -5,6 +5,8 @@ testinfra's docker:// backend runs per command.
 """
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,7 +29,13 @@ def local_session(env: dict[str, str] | None = None) -> tuple[SessionShell, subp
         stdin.flush()
 
     def frames() -> Iterator[tuple[int, bytes]]:
-        while chunk := stdout.read1(7):  # small reads: answers arrive split, as frames do
+        fd = stdout.fileno()
+        while True:  # a protocol bug must fail the test, not hang it: 10 s per chunk at most
+            if not select.select([fd], [], [], 10)[0]:
+                raise TimeoutError("no answer from the local shell in 10 s")
+            chunk = os.read(fd, 7)  # small reads: answers arrive split, as frames do
+            if not chunk:
+                return
             yield 1, chunk
 
     def close() -> None:
