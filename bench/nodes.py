@@ -197,34 +197,41 @@ def suite_mode(args: argparse.Namespace) -> int:
           f"{describe_tree(args.suite_path)}")
     # pytest's cache in a directory of this bench's own: each run records its modules' times
     # and the next orders xdist's modules longest first (harness/pytest_order.py), as a
-    # user's second run does; the user's .pytest_cache is left alone
-    cache_dir = tempfile.mkdtemp(prefix="harness-bench-cache-")
-    for i in range(args.runs):
-        for platform, n in walls:
-            cmd = [sys.executable, "-m", "pytest", args.suite_path, "-n", str(n),
-                   "-o", f"cache_dir={cache_dir}", "-q", *args.pytest_args]
-            if platform:
-                cmd += ["--platform", platform]
-            busy = other_containers()
-            with LoadSampler() as load:
-                started = time.monotonic()
-                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-                wall = time.monotonic() - started
-            walls[(platform, n)].append(wall)
-            last = (proc.stdout.strip().splitlines() or ["?"])[-1]
-            ups = UP_LINE.findall(proc.stderr + proc.stdout)
-            on = f" --platform {platform}" if platform else ""
-            print(f"run {i + 1}, -n {n}{on}: {wall:.1f} s  [{last}]  {load.describe()}; "
-                  f"containers running at start: {busy}")
-            if ups:
-                print("   clusters up in: " + ", ".join(f"{c} {s} s" for c, s in ups))
-            if proc.returncode != 0:
-                print(proc.stdout[-3000:], file=sys.stderr)
+    # user's second run does; the user's .pytest_cache is left alone, and the directory goes
+    # with the bench
+    with tempfile.TemporaryDirectory(prefix="harness-bench-cache-") as cache_dir:
+        for i in range(args.runs):
+            for platform, n in walls:
+                walls[(platform, n)].append(suite_run(args, platform, n, cache_dir, i))
     for (platform, n), values in walls.items():
         on = f" --platform {platform}" if platform else ""
         print(f"-n {n}{on}: median {med(values):.1f} s over {len(values)} run(s) "
               f"({', '.join(f'{v:.1f}' for v in values)})")
     return 0
+
+
+def suite_run(args: argparse.Namespace, platform: str | None, n: int, cache_dir: str,
+              i: int) -> float:
+    """One `pytest SUITE -n N` with the bench's cache directory; prints it, returns its wall."""
+    cmd = [sys.executable, "-m", "pytest", args.suite_path, "-n", str(n),
+           "-o", f"cache_dir={cache_dir}", "-q", *args.pytest_args]
+    if platform:
+        cmd += ["--platform", platform]
+    busy = other_containers()
+    with LoadSampler() as load:
+        started = time.monotonic()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+        wall = time.monotonic() - started
+    last = (proc.stdout.strip().splitlines() or ["?"])[-1]
+    ups = UP_LINE.findall(proc.stderr + proc.stdout)
+    on = f" --platform {platform}" if platform else ""
+    print(f"run {i + 1}, -n {n}{on}: {wall:.1f} s  [{last}]  {load.describe()}; "
+          f"containers running at start: {busy}")
+    if ups:
+        print("   clusters up in: " + ", ".join(f"{c} {s} s" for c, s in ups))
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:], file=sys.stderr)
+    return wall
 
 
 def main(argv: list[str] | None = None) -> int:

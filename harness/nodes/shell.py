@@ -8,7 +8,7 @@ working directory `/`, stdin `/dev/null`. Its stdout and stderr go to two files 
 `mktemp -d` directory under the node's /tmp (so a background child that keeps writing cannot
 mix into the next answer; made again when a boot's tmpfiles or a test emptied /tmp), then the
 session prints `TOKEN rc out-size err-size` and both files.
-A command costs ~5 ms of transport (decision 58 has the figures).
+A command costs ~5-7 ms of transport (decision 58 has the figures).
 """
 from __future__ import annotations
 
