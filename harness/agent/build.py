@@ -19,6 +19,8 @@ import markupsafe
 
 SHEBANG = b"#!/usr/bin/env python3\n"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+# zlib's default: level 9 took 40 ms of the first cluster's server start for 1 KB less (197 KB)
+COMPRESS_LEVEL = 6
 AGENT_DIR = Path(__file__).resolve().parent
 MAIN = AGENT_DIR / "zipmain.py"  # the archive's __main__.py: runs from a bytecode-cached copy
 SKIP = {"build.py", "zipmain.py"}
@@ -54,7 +56,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            zf.writestr(info, files[name], compresslevel=9)
+            zf.writestr(info, files[name], compresslevel=COMPRESS_LEVEL)
     return buf.getvalue()
 
 

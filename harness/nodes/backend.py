@@ -287,26 +287,45 @@ class DockerBackend(DockerImageOps):
     def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
         """Remove every container and network carrying all these labels.
 
-        Containers in parallel (deleting a disk layer is slow, decision 15); the network
-        alongside them when none runs (a running container keeps it in use).
+        Containers in parallel (deleting a disk layer is slow, decision 15). Each network goes
+        alongside them: its containers are disconnected from it first, so its bridge and
+        rules go while the containers die (decision 62). A network still in use after that
+        (a disconnect lost a race) is removed again once the containers are gone.
         """
         selector = {"label": _selector(labels)}
         try:
             containers = self.api.containers(all=True, filters=selector)
             networks = self.api.networks(filters=selector)
-            stopped = all(c.get("State") != "running" for c in containers)
-            with ThreadPoolExecutor(max_workers=max(1, min(8, len(containers) + 1))) as pool:
-                jobs = [pool.submit(self.remove, c["Id"]) for c in containers]
-                if stopped:
-                    jobs += [pool.submit(self.remove_network, n["Id"]) for n in networks]
+            ids = [c["Id"] for c in containers]
+            with ThreadPoolExecutor(max_workers=max(1, min(8, len(ids) + len(networks)))) as pool:
+                jobs = [pool.submit(self.remove, cid) for cid in ids]
+                nets = [pool.submit(self._detach_and_remove, n["Id"], ids) for n in networks]
                 for job in jobs:
                     job.result()
-            if not stopped:
-                for n in networks:
-                    self.remove_network(n["Id"])
+                left = [n["Id"] for n, job in zip(networks, nets, strict=True) if not job.result()]
+            for net in left:
+                self.remove_network(net)
         except DockerException as err:
             raise EngineError(f"cannot remove resources labelled {labels}: {err}") from None
         return len(containers), len(networks)
+
+    def _detach_and_remove(self, network: str, containers: list[str]) -> bool:
+        """Disconnect the containers from network, then remove it; False if still in use."""
+        def detach(cid: str) -> None:
+            try:
+                self.api.disconnect_container_from_network(cid, network, force=True)
+            except APIError:
+                pass  # not connected, already gone, or being removed: the removal decides
+
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(containers)))) as pool:
+            list(pool.map(detach, containers))
+        try:
+            self.api.remove_network(network)
+        except NotFound:
+            return True
+        except APIError:
+            return False  # still has endpoints: removed again after the containers
+        return True
 
     def labelled(self) -> list[dict[str, str]]:
         """Labels of every harness container and network (the reaper's and clean's view)."""

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from harness.errors import HarnessError
 from harness.nodes import bootstrap as nb
-from harness.nodes.backend import Backend
+from harness.nodes.backend import Backend, NetworkInfo
 from harness.nodes.bootstrap import Node
 from harness.nodes.configserver import ServerUp, start_cluster_server
 from harness.nodes.engine import ensure_engine
@@ -35,6 +35,7 @@ from harness.nodes.teardown import kill_nodes, remove_session, stop_server
 from harness.server.serve import ConfigServer
 
 T = TypeVar("T")
+LOOPBACK = "127.0.0.1"  # where the cluster's server restores before its network exists
 
 
 class Cluster(RunningCluster):
@@ -118,17 +119,20 @@ class Cluster(RunningCluster):
                 self.spec.platform, backend, self.progress, default_images_dir(self.repo_dir)))
         self.ram_dirs = ram_dirs(self.node_disk, backend.memory)
         self._reaper = start_reaper(self.session)
-        net = self._phase("network", lambda: backend.create_network(self.network,
-                                                                    self.labels()))
-        # The config server (start + restore) comes up while the containers start and systemd
-        # boots (decision 13): a node needs it only for its bootstrap, and waits for it there.
-        starter = ThreadPoolExecutor(1, thread_name_prefix=f"cluster-{self.id}-server")
-        server = self._server_started = starter.submit(self._serve, net.gateway)
+        # The network is created while the config server starts and restores on the loopback;
+        # then the server listens on the network's gateway too, for the nodes (decision 62).
+        # Nodes need it only for their bootstrap, and wait for it there (decision 13).
+        starter = ThreadPoolExecutor(2, thread_name_prefix=f"cluster-{self.id}-server")
+        network = starter.submit(self._phase, "network", lambda: backend.create_network(
+            self.network, self.labels()))
+        restored = starter.submit(self._serve, LOOPBACK)
+        server = self._server_started = starter.submit(self._publish, restored, network)
         starter.shutdown(wait=False)
-        # package layer: the server is needed first, for the why-runs that name the packages
+        # package layer: the why-runs that name the packages ask the restored server
         images = self._phase("layer", lambda: node_images(
-            backend, image, server.result(), self.nodes, self.environment, secret,
+            backend, image, restored.result(), self.nodes, self.environment, secret,
             self.progress, self.apt_proxy)) if self.package_layer else {}
+        net = network.result()
         self.progress(f"cluster {self.name}: starting {len(self.nodes)} node(s) "
                       f"({', '.join(sorted(set(images.values())) or [image])}, network {net.name}, "
                       f"{'/usr and /var in RAM' if self.ram_dirs else 'on disk'})")
@@ -150,6 +154,17 @@ class Cluster(RunningCluster):
                                     environment=self.environment, roles=self.roles,
                                     progress=self.progress)
 
+    @staticmethod
+    def _publish(restored: Future[ServerUp], network: Future[NetworkInfo]) -> ServerUp:
+        """On the starter thread: the restored server, listening on the network's gateway."""
+        up = restored.result()
+        try:
+            up.server.listen_also(network.result().gateway)
+        except BaseException:
+            up.server.stop()
+            raise
+        return up
+
     def _take_server(self, up: ServerUp) -> ServerUp:
         """The started server becomes the cluster's (on the thread that runs up()/down())."""
         if self.server is None:
@@ -160,11 +175,19 @@ class Cluster(RunningCluster):
     def _bring_up(self, backend: Backend, image: str, node: Node, script: bytes,
                   secret: bytes | None, server: Future[ServerUp]) -> None:
         timings = self.timings[node.name]
+        copied: list[bool] = []
+
+        def copy_files() -> None:  # the bootstrap's files, once the server made the token
+            nb.install_bootstrap(backend, node, script, server.result().validator_token, secret)
+            copied.append(True)
+
+        # usually the server is up by now: the copy then overlaps systemd's boot
         nb.start_node(backend, image, node, self.network, self.labels(node), self.ram_dirs,
-                      timings, self.progress)
+                      timings, self.progress, while_booting=copy_files if server.done() else None)
         up = server.result()  # the validator token, once the server is up
         started = time.monotonic()
-        nb.install_bootstrap(backend, node, script, up.validator_token, secret)
+        if not copied:
+            copy_files()
         cmd = nb.bootstrap_command(up.server.url, node, self.environment,
                                    secret=secret is not None, apt_proxy=self.apt_proxy)
         self.progress(f"{node.name}: bootstrapping ({node.ip})")

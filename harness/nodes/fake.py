@@ -50,7 +50,7 @@ class FakeBackend:
         self.lock = threading.Lock()
         self.memory_bytes = 16 * 2**30  # the engine host's RAM (--node-disk auto)
         self._ips = itertools.count(2)
-        self.on(r"^systemctl is-system-running", lambda c, cmd: (0, "running\n"))
+        self.on(r"systemctl is-system-running", lambda c, cmd: (0, "running\n"))
         self.on(r"^systemctl --failed", lambda c, cmd: (0, ""))
 
     def on(self, pattern: str, handler: Handler) -> None:

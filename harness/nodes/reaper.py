@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--pid-start", default=None)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Told to go (stop_reaper, which waits): nothing to flush or undo, so skip the
+    # interpreter's ~60 ms teardown, which every cluster's removal would wait for.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     backend = Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.5), reraise=True,
                        retry=retry_if_exception_type(EngineError))(DockerBackend)

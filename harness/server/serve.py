@@ -97,6 +97,28 @@ class ConfigServer:
             raise
         self.port = self._runner.addresses[0][1]
 
+    def listen_also(self, host: str) -> None:
+        """Listen on host too, on the same port when it is free there (else a free one); `url`
+        names host from then on. A cluster restores its server on the loopback while its
+        network is being created, then opens it to the nodes on the network's gateway."""
+        loop, runner = self._loop, self._runner
+        if loop is None or runner is None:
+            raise UsageError("listen_also() needs a started server")
+
+        async def add(port: int) -> int:
+            await web.TCPSite(runner, host, port).start()
+            return int(runner.addresses[-1][1])  # the newest site's socket comes last
+
+        for port in (self.port, 0):
+            try:
+                bound = asyncio.run_coroutine_threadsafe(add(port), loop).result()
+            except OSError as err:
+                if port:
+                    continue  # the port is taken on that address: any free one
+                raise UsageError(f"cannot listen on {host}: {err.strerror or err}") from None
+            self.host, self.port = host, bound
+            return
+
     def stop(self) -> None:
         """Stop listening and end the thread (idempotent)."""
         thread, loop = self._thread, self._loop

@@ -107,3 +107,20 @@ def test_clean_removes_only_dead_sessions(engine):
     finally:
         engine.remove_by_labels({SESSION: live_session})
         engine.remove_by_labels({SESSION: dead_session})
+
+
+def test_removal_of_running_nodes_takes_their_network_along(engine, base_image):
+    """remove_by_labels with the nodes still running: the network is detached and removed
+    while the containers die (decision 62), and nothing labelled remains, a stopped node
+    included."""
+    session = "r" + secrets.token_hex(5)
+    labels = {SESSION: session, PID: str(os.getpid()), PID_START: pid_start(os.getpid()) or ""}
+    net = engine.create_network(f"h-{session}", labels)
+    try:
+        for name in ("a-1", "a-2"):
+            engine.run_node(base_image, f"h-{session}-{name}", name, net.name, [name], labels)
+        engine.api.kill(f"h-{session}-a-2")  # one stopped, one running
+        assert engine.remove_by_labels({SESSION: session}) == (2, 1)
+        assert leftovers(engine, session) == []
+    finally:
+        engine.remove_by_labels({SESSION: session})

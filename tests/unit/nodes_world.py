@@ -50,6 +50,9 @@ class FakeServer:
     def stop(self) -> None:
         self.stopped = True
 
+    def listen_also(self, host: str) -> None:  # the cluster opens it on its network's gateway
+        self.url = f"http://{host}:4000"
+
 
 def report(node: str, seen: list[str], changed: list[str] | None = None) -> dict:
     return {"node": node, "status": "success", "changed": changed or [], "resources": [],

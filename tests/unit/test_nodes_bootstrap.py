@@ -53,6 +53,34 @@ def test_why_run_flag(box):
     assert report["cmd"][-3:] == ["converge", "--json", "--why-run"]
 
 
+def test_start_node_runs_while_booting_before_it_waits_for_systemd():
+    """The bootstrap's files are copied while systemd boots, not after (decision 62)."""
+    backend = FakeBackend()
+    backend.create_network("n", {})
+    node = nb.Node("web-1", "web", "c-web-1")
+    order = []
+    backend.on("is-system-running", lambda c, cmd: (order.append("wait"), (0, "running\n"))[1])
+    timings: dict[str, float] = {}
+    nb.start_node(backend, "img", node, "n", {}, (), timings, print,
+                  while_booting=lambda: order.append("copy"))
+    assert order == ["copy", "wait"] and set(timings) == {"container", "systemd"}
+
+
+def test_the_boot_wait_asks_again_inside_the_node_until_systemd_answers(tmp_path):
+    """One exec polls in the node; an empty answer (no bus yet) is asked again there."""
+    script = nb.WAIT_BOOT
+    fake_systemctl = ('n=$(cat "$T/n" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$T/n"; '
+                      '[ $n -ge 3 ] && { echo degraded; exit 1; }; '
+                      'echo "Failed to connect to bus" >&2; exit 1')
+    env_dir = tmp_path
+    (env_dir / "systemctl").write_text("#!/bin/sh\n" + fake_systemctl + "\n")
+    (env_dir / "systemctl").chmod(0o755)
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=10,
+                         env={"PATH": f"{env_dir}:/usr/bin:/bin", "T": str(env_dir)})
+    assert out.stdout == "degraded\n" and out.stderr == ""
+    assert (env_dir / "n").read_text().strip() == "3"
+
+
 def test_systemd_wait_degraded_lists_failed_units(box):
     backend, node = box
     answers = iter(["Failed to connect to bus: No such file or directory", "starting", "degraded"])

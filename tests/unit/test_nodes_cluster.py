@@ -7,8 +7,15 @@ import threading
 
 import pytest
 
-from harness.errors import BootstrapError, ConvergeError, IdempotenceError, UsageError
+from harness.errors import (
+    BootstrapError,
+    ConvergeError,
+    EngineError,
+    IdempotenceError,
+    UsageError,
+)
 from harness.nodes import configserver
+from harness.nodes.backend import NetworkInfo
 from harness.nodes.cluster import Cluster
 from harness.nodes.removals import Removals
 from harness.nodes.spec import ClusterSpec
@@ -173,11 +180,44 @@ def test_server_failure_while_nodes_start_is_the_error_and_cleans_up(world, monk
     assert not [cmd for _, cmd in world.backend.execs if cmd[0] == "bash"], "no bootstrap ran"
 
 
+def test_the_server_restores_on_the_loopback_and_nodes_get_the_gateway(world, monkeypatch):
+    """The restore overlaps the network's creation (decision 62); nodes only ever see the
+    address on their own network."""
+    hosts = []
+
+    def restored_server(host, repo_dir, **kw):
+        hosts.append(host)
+        return world.server, world.client
+
+    def create_network(name, labels):
+        world.backend.networks[name] = dict(labels)
+        return NetworkInfo(name=name, id=name, gateway="10.9.8.1", subnet="10.9.8.0/24")
+
+    monkeypatch.setattr(configserver, "restored_server", restored_server)
+    monkeypatch.setattr(world.backend, "create_network", create_network)
+    c = make(world, roles={"web": 1})
+    c.up()
+    assert hosts == ["127.0.0.1"]
+    cmd = next(cmd for _, cmd in world.backend.execs if cmd[:2] == ["bash", "/root/bootstrap.sh"])
+    assert cmd[cmd.index("--server") + 1] == "http://10.9.8.1:4000"
+    c.down()
+
+
+def test_a_network_that_cannot_be_made_stops_the_restored_server(world, monkeypatch):
+    def create_network(name, labels):
+        raise EngineError(f"cannot create network {name}: pool overlaps")
+
+    monkeypatch.setattr(world.backend, "create_network", create_network)
+    with pytest.raises(EngineError, match="pool overlaps"):
+        make(world).up()
+    assert world.server.stopped and world.backend.containers == {}
+
+
 def test_keyboard_interrupt_during_up_cleans_up(world):
     def interrupted(container, cmd):
         raise KeyboardInterrupt
 
-    world.backend.on(r"^systemctl is-system-running", interrupted)
+    world.backend.on(r"systemctl is-system-running", interrupted)
     with pytest.raises(KeyboardInterrupt):
         make(world, roles={"web": 1}).up()
     assert world.backend.containers == {} and world.backend.networks == {}

@@ -9,11 +9,13 @@ import socket
 import stat
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from harness.cli import main
+from harness.errors import UsageError
 from harness.server.serve import ConfigServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,3 +143,27 @@ def test_backup_into_a_directory_that_is_not_a_backup(tmp_path, capsys, server):
     code, err, _ = run(capsys, "backup", "--server", server.url, "--token-file",
                        str(server.token_file), "--to", str(ROOT))
     assert code == 2 and len(err) == 1 and "not empty and not a backup" in err[0]
+
+
+def test_a_server_listens_also_on_a_second_address_same_port_when_free():
+    """A cluster restores on the loopback, then opens the server on its network's gateway
+    (decision 62): same port when free there, else any; `url` names the new address."""
+    with ConfigServer("127.0.0.1", 0) as server:
+        port = server.port
+        server.listen_also("127.0.0.2")
+        assert server.url == f"http://127.0.0.2:{port}"
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.3", port))
+            busy.listen()
+            server.listen_also("127.0.0.3")
+        assert server.url.startswith("http://127.0.0.3:") and server.port != port
+        for url in (f"http://127.0.0.1:{port}/", f"http://127.0.0.2:{port}/", server.url + "/"):
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                assert answer.status == 200
+        with pytest.raises(UsageError, match="cannot listen on 192.0.2.1"):
+            server.listen_also("192.0.2.1")  # TEST-NET-1: never this machine's address
+
+
+def test_listen_also_needs_a_started_server():
+    with pytest.raises(UsageError, match="needs a started server"):
+        ConfigServer("127.0.0.1", 0).listen_also("127.0.0.2")
