@@ -121,7 +121,7 @@ class Cluster(RunningCluster):
         self._reaper = start_reaper(self.session)
         # The network is created while the config server starts and restores on the loopback;
         # then the server listens on the network's gateway too, for the nodes (decision 62).
-        # Nodes need it only for their bootstrap, and wait for it there (decision 13).
+        # Nodes need it only for their bootstrap, and wait for it there.
         starter = ThreadPoolExecutor(2, thread_name_prefix=f"cluster-{self.id}-server")
         network = starter.submit(self._phase, "network", lambda: backend.create_network(
             self.network, self.labels()))
