@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from tenacity import (
     Retrying,
@@ -29,12 +30,47 @@ from tenacity import (
 )
 
 from harness.errors import EngineError
-from harness.nodes.backend import Backend, DockerBackend
 from harness.nodes.labels import PID, PID_START, SESSION, pid_start
 
+if TYPE_CHECKING:
+    from harness.nodes.backend import Backend
+
 POLL = 0.5
-DOCKER_CHECK_EVERY = 10  # polls between "are my resources still there?" checks (5 s)
+# polls between "are my resources still there?" checks (30 s): a reaper is stopped when its
+# cluster goes, so this only ends one whose resources someone else removed
+DOCKER_CHECK_EVERY = 60
 SWEEP_WAIT = 1.0  # between the sweeps after the controller died
+
+
+class Sweeper(Protocol):
+    """What a reaper needs from the engine (a `Backend` has it)."""
+
+    def labelled(self) -> list[dict[str, str]]: ...
+    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]: ...
+
+
+class LazyEngine:
+    """The Docker engine, connected on first use. Most reapers are stopped before they need
+    it, and importing the docker SDK is ~0.1 CPU-s that every cluster's boot competed with."""
+
+    def __init__(self) -> None:
+        self._engine: Sweeper | None = None
+
+    def _get(self) -> Sweeper:
+        if self._engine is None:
+            # local: the SDK is imported only by a reaper that talks to the engine
+            from harness.nodes.backend import DockerBackend
+
+            self._engine = Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.5),
+                                    reraise=True, retry=retry_if_exception_type(EngineError))(
+                DockerBackend)
+        return self._engine
+
+    def labelled(self) -> list[dict[str, str]]:
+        return self._get().labelled()
+
+    def remove_by_labels(self, labels: dict[str, str]) -> tuple[int, int]:
+        return self._get().remove_by_labels(labels)
 
 
 def pid_alive(pid: int | str | None, start: str | None) -> bool:
@@ -80,7 +116,7 @@ def install_sigterm_handler() -> None:
         signal.signal(signal.SIGTERM, _interrupt)
 
 
-def reap(backend: Backend, session: str) -> tuple[int, int]:
+def reap(backend: Sweeper, session: str) -> tuple[int, int]:
     """Remove a session's containers and networks, retrying engine hiccups for 20 s."""
     retrying = Retrying(stop=stop_after_delay(20), wait=wait_fixed(0.5), reraise=True,
                         retry=retry_if_exception_type(EngineError))
@@ -141,7 +177,7 @@ def clean(backend: Backend, progress: Callable[[str], None] = print,
     return containers, networks
 
 
-def _session_present(backend: Backend, session: str) -> bool | None:
+def _session_present(backend: Sweeper, session: str) -> bool | None:
     """Whether the session still has resources; None when the engine cannot tell now."""
     try:
         return any(labels.get(SESSION) == session for labels in backend.labelled())
@@ -149,7 +185,7 @@ def _session_present(backend: Backend, session: str) -> bool | None:
         return None
 
 
-def watch(backend: Backend, session: str, pid: int, start: str | None) -> str:
+def watch(backend: Sweeper, session: str, pid: int, start: str | None) -> str:
     """Block until the controller dies (then reap) or the session's resources are gone."""
     state = {"polls": 0, "seen": False}
 
@@ -185,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     # interpreter's ~60 ms teardown, which every cluster's removal would wait for.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    backend = Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.5), reraise=True,
-                       retry=retry_if_exception_type(EngineError))(DockerBackend)
-    watch(backend, args.session, args.pid, args.pid_start or None)
+    watch(LazyEngine(), args.session, args.pid, args.pid_start or None)
     return 0
 
 

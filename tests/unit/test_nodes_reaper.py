@@ -116,3 +116,29 @@ def test_watch_survives_engine_hiccups(monkeypatch):
     backend.labelled = flaky
     assert watch(backend, "s4", os.getpid(), labels["harness.pid_start"]) == "resources gone"
     assert calls["n"] == 4
+
+
+def test_a_reaper_imports_the_docker_sdk_only_when_it_talks_to_the_engine():
+    """Reapers are usually stopped before their first engine check (decision 62): starting
+    one must not pay the SDK's import while its cluster boots."""
+    code = ("import sys; from harness.nodes import reaper; reaper.LazyEngine(); "
+            "print('docker' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_the_lazy_engine_connects_once_on_first_use(monkeypatch):
+    import harness.nodes.backend as backend_mod
+
+    made = []
+
+    def connect():
+        made.append(FakeBackend())
+        return made[-1]
+
+    monkeypatch.setattr(backend_mod, "DockerBackend", connect)
+    engine = reaper.LazyEngine()
+    assert made == []
+    assert engine.labelled() == [] and len(made) == 1
+    assert engine.remove_by_labels({"harness.session": "x"}) == (0, 0) and len(made) == 1
