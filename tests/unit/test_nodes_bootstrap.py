@@ -81,6 +81,13 @@ def test_the_boot_wait_asks_again_inside_the_node_until_systemd_answers(tmp_path
     assert (env_dir / "n").read_text().strip() == "3"
 
 
+def test_the_boot_wait_prints_the_last_answer_when_systemd_never_comes(tmp_path):
+    """No systemd in the image: the host's timeout then names what the node said."""
+    out = subprocess.run(["/bin/sh", "-c", nb.WAIT_BOOT.replace("100", "3")], capture_output=True,
+                         text=True, timeout=10, env={"PATH": str(tmp_path)})
+    assert "systemctl" in out.stdout and "not found" in out.stdout
+
+
 def test_systemd_wait_degraded_lists_failed_units(box):
     backend, node = box
     answers = iter(["Failed to connect to bus: No such file or directory", "starting", "degraded"])
