@@ -175,18 +175,16 @@ class Cluster(RunningCluster):
     def _bring_up(self, backend: Backend, image: str, node: Node, script: bytes,
                   secret: bytes | None, server: Future[ServerUp]) -> None:
         timings = self.timings[node.name]
-        copied: list[bool] = []
 
         def copy_files() -> None:  # the bootstrap's files, once the server made the token
             nb.install_bootstrap(backend, node, script, server.result().validator_token, secret)
-            copied.append(True)
 
-        # usually the server is up by now: the copy then overlaps systemd's boot
+        early = server.done()  # usually: the copy then overlaps systemd's boot
         nb.start_node(backend, image, node, self.network, self.labels(node), self.ram_dirs,
-                      timings, self.progress, while_booting=copy_files if server.done() else None)
+                      timings, self.progress, while_booting=copy_files if early else None)
         up = server.result()  # the validator token, once the server is up
         started = time.monotonic()
-        if not copied:
+        if not early:
             copy_files()
         cmd = nb.bootstrap_command(up.server.url, node, self.environment,
                                    secret=secret is not None, apt_proxy=self.apt_proxy)
