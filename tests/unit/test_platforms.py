@@ -110,6 +110,8 @@ def test_run_node_passes_the_flags_of_the_detected_version(monkeypatch):
             fake.run_node("img", "c", "web-1", "net", ["web-1"], {})
         assert seen["volumes"] == cgroup_flags(v2)["volumes"]
         assert seen.get("cgroupns") == ("host" if v2 else None)
+        assert seen["security_opt"] == ["seccomp=unconfined"]  # decision 63
+        assert seen["cap_add"] == ["SYS_ADMIN", "SYS_PTRACE"]
 
 
 def test_as_root_is_sudo_only_when_not_root(monkeypatch):
