@@ -1,15 +1,16 @@
 """Build agent.pyz: the agent + harness/__init__.py + pure-Python jinja2/markupsafe.
 
 Runs on the host (never shipped). Bytes are deterministic (sorted entries, fixed mtimes and
-modes), so the server can serve them from a cache and nodes can compare checksums. No .pyc:
-marshal's output differs between processes (two xdist workers would serve different agents);
-nodes cache bytecode themselves instead (zipmain.py).
+modes), so the server can serve them from a cache and nodes can compare checksums. The .pyc
+files beside the sources come from a fresh interpreter, cached per sources (pycompile.py): a
+node whose python3 is the host's version skips compiling them on its first agent start.
 """
 from __future__ import annotations
 
 import functools
 import io
 import os
+import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
@@ -17,13 +18,15 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
+from .pycompile import cache_key, compile_fresh, disk_cached
+
 SHEBANG = b"#!/usr/bin/env python3\n"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # zlib's default: level 9 took 40 ms of the first cluster's server start for 1 KB less (197 KB)
 COMPRESS_LEVEL = 6
 AGENT_DIR = Path(__file__).resolve().parent
 MAIN = AGENT_DIR / "zipmain.py"  # the archive's __main__.py: runs from a bytecode-cached copy
-SKIP = {"build.py", "zipmain.py"}
+SKIP = {"build.py", "zipmain.py", "pycompile.py"}
 
 
 def sources() -> dict[str, bytes]:
@@ -62,8 +65,13 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def agent_zipapp_bytes() -> bytes:
-    """The zipapp's bytes, built once per process."""
-    return _zip(sources())
+    """The zipapp's bytes (sources and their bytecode), built once per process; the archive is
+    cached on disk per sources and Python (pycompile.py)."""
+    files = sources()
+    try:
+        return disk_cached(f"{cache_key(files)}.pyz", lambda: _zip({**files, **compile_fresh(files)}))
+    except (OSError, subprocess.SubprocessError):
+        return _zip(files)  # no bytecode, and not cached: nodes compile as before
 
 
 def build_zipapp(dest: Path) -> Path:

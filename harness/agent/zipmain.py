@@ -6,16 +6,14 @@ converge. The first start unpacks the archive beside itself, into
 `.agent.pyz-<sha256 prefix>/`; from then on Python caches bytecode there as for any installed
 package. The archive stays byte-reproducible (build.py); a new archive gets a new copy and the
 old copies are removed. When the directory cannot be written (not root), the agent runs from
-the archive as before.
+the archive as before. The archive carries bytecode for the host's Python (pycompile.py), so on
+a node with the same version the copy needs no compiling either.
 
 Stdlib only, and nothing may import `harness` before sys.path points at the copy.
 """
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
-import zipfile
 
 
 def cached_copy(archive: str) -> "str | None":
@@ -27,6 +25,9 @@ def cached_copy(archive: str) -> "str | None":
     target = os.path.join(parent, prefix + digest)
     if os.path.isdir(target):
         return target
+    import shutil  # only the first start unpacks: the others skip these imports (~10 ms)
+    import tempfile
+    import zipfile
     try:
         tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
     except OSError:
@@ -35,8 +36,8 @@ def cached_copy(archive: str) -> "str | None":
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(tmp)
         os.replace(tmp, target)
-    except OSError:  # another agent start won the race (target exists), or a full disk
-        shutil.rmtree(tmp, ignore_errors=True)
+    except (OSError, zipfile.BadZipFile):  # another start won the race (target exists), a
+        shutil.rmtree(tmp, ignore_errors=True)  # full disk, or a damaged archive
         return target if os.path.isdir(target) else None
     for name in os.listdir(parent):  # copies of earlier archives
         if name.startswith(prefix) and os.path.join(parent, name) != target:
@@ -49,7 +50,7 @@ def main() -> int:
     if os.path.isfile(archive) and not sys.flags.dont_write_bytecode:
         try:
             copy = cached_copy(archive)
-        except (OSError, zipfile.BadZipFile):
+        except OSError:  # unreadable: run from the archive
             copy = None
         if copy is not None:
             sys.path = [copy if p and os.path.abspath(p) == archive else p for p in sys.path]
