@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from harness.errors import BootstrapError, ConvergeError, NodeError, UsageError
 from harness.nodes.backend import Backend
@@ -32,9 +33,19 @@ BOOTED = ("running", "degraded")
 # exec from the host costs ~60 ms, so polling from here found the boot ~0.1 s late. Any other
 # answer ("Failed to connect to bus", "offline", no systemctl) is asked again for ~2 s, then
 # printed: the host's wait goes on, and its timeout names that last answer.
-WAIT_BOOT = ("i=0; while :; do s=$(systemctl is-system-running --wait 2>&1); "
+WAIT_LOOP = ("i=0; while :; do s=$(systemctl is-system-running --wait 2>&1); "
              'case "$s" in running|degraded|maintenance|stopping) break ;; esac; '
-             'i=$((i + 1)); [ "$i" -ge 100 ] && break; sleep 0.02; done; echo "$s"')
+             'i=$((i + 1)); [ "$i" -ge 100 ] && break; sleep 0.02; done')
+WAIT_BOOT = WAIT_LOOP + '; echo "$s"'
+# The boot wait and the bootstrap in one exec (an exec costs ~35 ms; decision 63): the node
+# prints its boot state (and, when degraded, its failed units), then `exec`s the command, which
+# runs unchanged. A boot not over within WAIT_LOOP's ~2 s exits NOT_BOOTED without running it;
+# the host then waits as wait_systemd does, and runs the command in an exec of its own.
+BOOT_LINE, FAILED_LINE, NOT_BOOTED = "harness-boot: ", "harness-failed-unit: ", 97
+BOOT_THEN = (WAIT_LOOP + f'; echo "{BOOT_LINE}$s"; case "$s" in running|degraded) ;; '
+             f'*) exit {NOT_BOOTED} ;; esac; if [ "$s" = degraded ]; then '
+             'systemctl --failed --plain --no-legend | while read -r unit rest; do '
+             f'echo "{FAILED_LINE}$unit"; done; fi; exec "$@"')
 
 Stream = Callable[[str], None]
 
@@ -70,20 +81,46 @@ def wait_systemd(backend: Backend, node: Node,
 
 
 def start_node(backend: Backend, image: str, node: Node, network: str, labels: dict[str, str],
-               ram_dirs: tuple[str, ...], timings: dict[str, float], progress: Stream,
-               while_booting: Callable[[], None] | None = None) -> None:
-    """Start the node's container and wait for systemd; timings "container" and "systemd".
-
-    `while_booting` runs between the two (copying files in overlaps the boot)."""
+               ram_dirs: tuple[str, ...], timings: dict[str, float]) -> None:
+    """Start the node's container; timing "container". boot_and_bootstrap waits for its boot."""
     started = time.monotonic()
     node.ip = backend.run_node(image, node.container, node.name, network, [node.name], labels,
                                ram_dirs).ip
     timings["container"] = time.monotonic() - started
-    started = time.monotonic()
-    if while_booting is not None:
-        while_booting()
-    state, failed = wait_systemd(backend, node)
-    timings["systemd"] = time.monotonic() - started
+
+
+def boot_and_bootstrap(backend: Backend, node: Node, cmd: list[str], booting_since: float,
+                       timings: dict[str, float], progress: Stream) -> str:
+    """Once systemd has booted, run the bootstrap `cmd`: one exec (BOOT_THEN), or the boot wait
+    and the bootstrap apart when the boot takes longer. Timings "systemd" (from
+    `booting_since`, a time.monotonic()) and "bootstrap"; its output as run_bootstrap's."""
+    seen: list[float] = []
+
+    def watch(line: str) -> None:
+        if not seen and line.startswith(BOOT_LINE):
+            seen.append(time.monotonic())
+
+    rc, output = backend.exec(node.container, ["sh", "-c", BOOT_THEN, "sh", *cmd], stream=watch)
+    lines = output.splitlines(keepends=True)
+    state = lines[0][len(BOOT_LINE):].strip() if lines and lines[0].startswith(BOOT_LINE) else ""
+    if state not in BOOTED:  # still booting (or no shell): wait from the host, then bootstrap
+        state, failed = wait_systemd(backend, node)
+        timings["systemd"] = time.monotonic() - booting_since
+        report_failed_units(node, state, failed, progress)
+        started = time.monotonic()
+        try:
+            return run_bootstrap(backend, node, cmd)
+        finally:
+            timings["bootstrap"] = time.monotonic() - started
+    failed = [line[len(FAILED_LINE):].strip() for line in lines[1:] if line.startswith(FAILED_LINE)]
+    timings["systemd"] = seen[0] - booting_since
+    timings["bootstrap"] = time.monotonic() - seen[0]
+    report_failed_units(node, state, failed, progress)
+    output = "".join(lines[1 + len(failed):])
+    return output if rc == 0 else bootstrap_failed(node, rc, output)
+
+
+def report_failed_units(node: Node, state: str, failed: list[str], progress: Stream) -> None:
     if failed:
         progress(f"{node.name}: systemd is {state}; failed units: {', '.join(failed)}")
 
@@ -142,8 +179,11 @@ def run_bootstrap(backend: Backend, node: Node, cmd: list[str],
                   stream: Stream | None = None) -> str:
     """Run the bootstrap; BootstrapError (or ConvergeError naming the resource) on failure."""
     rc, output = backend.exec(node.container, cmd, stream=stream)
-    if rc == 0:
-        return output
+    return output if rc == 0 else bootstrap_failed(node, rc, output)
+
+
+def bootstrap_failed(node: Node, rc: int, output: str) -> NoReturn:
+    """ConvergeError naming the resource when the agent printed one, else BootstrapError."""
     failed = failure_line(output)
     if failed:
         raise ConvergeError(f"first converge (bootstrap) failed: {failed}", node=node.name,

@@ -175,27 +175,20 @@ class Cluster(RunningCluster):
     def _bring_up(self, backend: Backend, image: str, node: Node, script: bytes,
                   secret: bytes | None, server: Future[ServerUp]) -> None:
         timings = self.timings[node.name]
-
-        def copy_files() -> None:  # the bootstrap's files, once the server made the token
-            nb.install_bootstrap(backend, node, script, server.result().validator_token, secret)
-
-        early = server.done()  # usually: the copy then overlaps systemd's boot
         nb.start_node(backend, image, node, self.network, self.labels(node), self.ram_dirs,
-                      timings, self.progress, while_booting=copy_files if early else None)
-        up = server.result()  # the validator token, once the server is up
-        started = time.monotonic()
-        if not early:
-            copy_files()
+                      timings)
+        booting_since = time.monotonic()
+        up = server.result()  # the validator token and URL: usually there before the node
+        nb.install_bootstrap(backend, node, script, up.validator_token, secret)  # while it boots
         cmd = nb.bootstrap_command(up.server.url, node, self.environment,
                                    secret=secret is not None, apt_proxy=self.apt_proxy)
         self.progress(f"{node.name}: bootstrapping ({node.ip})")
-        try:
-            self.logs[node.name] = nb.run_bootstrap(backend, node, cmd)
+        try:  # the exec waits for systemd's boot in the node, then runs the bootstrap
+            self.logs[node.name] = nb.boot_and_bootstrap(backend, node, cmd, booting_since,
+                                                         timings, self.progress)
         except HarnessError as err:
             self.logs[node.name] = err.log_tail or ""
             raise
-        finally:
-            timings["bootstrap"] = time.monotonic() - started
         runs = up.client.get(f"/reports/nodes/{node.name}/runs")
         self.reports[node.name].append(runs[-1] if runs else {})
         changed = self.reports[node.name][-1].get("changed") or []

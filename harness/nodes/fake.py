@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from harness.errors import EngineError, NodeError
 from harness.nodes.backend import Backend, ContainerInfo, NetworkInfo, StreamFn
+from harness.nodes.bootstrap import BOOT_LINE, BOOT_THEN, BOOTED, FAILED_LINE, NOT_BOOTED
 from harness.nodes.labels import SESSION
 from harness.nodes.shell import OneShotShell, Shell
 
@@ -97,17 +98,36 @@ class FakeBackend:
             raise NodeError(f"exec {cmd[0]} in {container} failed: container is not running")
         with self.lock:
             self.execs.append((container, list(cmd)))
-        line = " ".join(cmd)
-        for pattern, handler in self.handlers:
-            if pattern.search(line):
-                rc, out = handler(container, list(cmd))
-                break
+        if cmd[:3] == ["sh", "-c", BOOT_THEN]:
+            rc, out = self._boot_then(container, cmd[4:])
         else:
-            rc, out = 0, ""
+            rc, out = self._answer(container, cmd)
         if stream:
             for text in out.splitlines():
                 stream(text)
         return rc, out
+
+    def _answer(self, container: str, cmd: list[str]) -> tuple[int, str]:
+        line = " ".join(cmd)
+        for pattern, handler in self.handlers:
+            if pattern.search(line):
+                return handler(container, list(cmd))
+        return 0, ""
+
+    def _boot_then(self, container: str, cmd: list[str]) -> tuple[int, str]:
+        """What bootstrap.BOOT_THEN does in a node (its shell is tested for real): the boot
+        state and failed units from the handlers, then the command as an exec of its own."""
+        state = (self._answer(container, ["systemctl", "is-system-running", "--wait"])[1]
+                 .strip().splitlines() or [""])[-1]
+        out = f"{BOOT_LINE}{state}\n"
+        if state not in BOOTED:
+            return NOT_BOOTED, out
+        if state == "degraded":
+            units = self._answer(container, ["systemctl", "--failed", "--plain", "--no-legend"])
+            out += "".join(f"{FAILED_LINE}{line.split()[0]}\n"
+                           for line in units[1].splitlines() if line.strip())
+        rc, more = self.exec(container, cmd)
+        return rc, out + more
 
     def exec_split(self, container: str, cmd: list[str],
                    user: str = "") -> tuple[int, bytes, bytes]:

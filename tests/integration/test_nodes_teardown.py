@@ -42,11 +42,11 @@ CLUSTER_OWNER = textwrap.dedent("""
     from harness.nodes.cluster import Cluster
     from harness.nodes.spec import ClusterSpec
 
-    def blocking_bootstrap(backend, node, cmd, stream=None):
+    def blocking_bootstrap(backend, node, cmd, booting_since, timings, progress):
         print("session", cluster.session, flush=True)
         return backend.exec(node.container, ["sleep", "600"])[1]
 
-    nb.run_bootstrap = blocking_bootstrap
+    nb.boot_and_bootstrap = blocking_bootstrap
     cluster = Cluster("it-signal", ClusterSpec({"web": 2}), repo_dir=sys.argv[1], image=sys.argv[2],
                       progress=lambda line: None)
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -53,17 +54,80 @@ def test_why_run_flag(box):
     assert report["cmd"][-3:] == ["converge", "--json", "--why-run"]
 
 
-def test_start_node_runs_while_booting_before_it_waits_for_systemd():
-    """The bootstrap's files are copied while systemd boots, not after (decision 62)."""
-    backend = FakeBackend()
-    backend.create_network("n", {})
-    node = nb.Node("web-1", "web", "c-web-1")
-    order = []
-    backend.on("is-system-running", lambda c, cmd: (order.append("wait"), (0, "running\n"))[1])
+def fake_systemctl(tmp_path, answer: str, failed: str = "") -> dict[str, str]:
+    """A PATH whose `systemctl` answers is-system-running with `answer`, --failed with `failed`."""
+    (tmp_path / "systemctl").write_text(
+        '#!/bin/sh\ncase "$*" in *--failed*) printf "%s" "$FAILED" ;; '
+        '*) echo "$ANSWER" ;; esac\n')
+    (tmp_path / "systemctl").chmod(0o755)
+    return {"PATH": f"{tmp_path}:/usr/bin:/bin", "ANSWER": answer, "FAILED": failed}
+
+
+def test_boot_then_prints_the_state_and_runs_the_command_unchanged(tmp_path):
+    """One exec: the boot state, then `exec "$@"`: arguments and exit code pass through."""
+    out = subprocess.run(["sh", "-c", nb.BOOT_THEN, "sh", "sh", "-c", 'printf "%s|" "$@"; exit 3',
+                          "x", "a b", "--c"], capture_output=True, text=True, timeout=10,
+                         env=fake_systemctl(tmp_path, "running"))
+    assert (out.returncode, out.stdout) == (3, "harness-boot: running\na b|--c|")
+
+
+def test_boot_then_lists_failed_units_when_degraded(tmp_path):
+    env = fake_systemctl(tmp_path, "degraded", "foo.service loaded failed failed Foo\n"
+                                               "bar.mount loaded failed failed Bar\n")
+    out = subprocess.run(["sh", "-c", nb.BOOT_THEN, "sh", "echo", "bootstrap"], env=env,
+                         capture_output=True, text=True, timeout=10)
+    assert out.stdout.splitlines() == ["harness-boot: degraded", "harness-failed-unit: foo.service",
+                                       "harness-failed-unit: bar.mount", "bootstrap"]
+
+
+def test_boot_then_does_not_run_the_command_before_the_boot(tmp_path):
+    script = nb.BOOT_THEN.replace("100", "3")
+    out = subprocess.run(["sh", "-c", script, "sh", "touch", str(tmp_path / "ran")],
+                         env=fake_systemctl(tmp_path, "starting"), capture_output=True,
+                         text=True, timeout=10)
+    assert (out.returncode, out.stdout) == (nb.NOT_BOOTED, "harness-boot: starting\n")
+    assert not (tmp_path / "ran").exists()
+
+
+BOOTSTRAP = ["bash", "/root/bootstrap.sh", "--node", "web-1"]
+
+
+def test_boot_and_bootstrap_is_one_exec(box):
+    """The boot wait and the bootstrap share an exec (decision 63); the harness's own lines
+    are not part of the bootstrap's log; failed units of a degraded boot are printed."""
+    backend, node = box
+    backend.on("is-system-running", lambda c, cmd: (1, "degraded\n"))
+    backend.on("--failed --plain", lambda c, cmd: (0, "foo.service loaded failed failed Foo\n"))
+    backend.on("^bash /root/bootstrap.sh", lambda c, cmd: (0, "bootstrap: done\n"))
     timings: dict[str, float] = {}
-    nb.start_node(backend, "img", node, "n", {}, (), timings, print,
-                  while_booting=lambda: order.append("copy"))
-    assert order == ["copy", "wait"] and set(timings) == {"container", "systemd"}
+    said: list[str] = []
+    backend.execs.clear()
+    out = nb.boot_and_bootstrap(backend, node, BOOTSTRAP, time.monotonic(), timings, said.append)
+    assert out == "bootstrap: done\n" and set(timings) == {"systemd", "bootstrap"}
+    assert [cmd[:3] for _, cmd in backend.execs if cmd[:2] == ["sh", "-c"]] == \
+        [["sh", "-c", nb.BOOT_THEN]], "no exec of its own for the boot wait"
+    assert said == ["web-1: systemd is degraded; failed units: foo.service"]
+
+
+def test_a_slow_boot_is_waited_for_from_the_host_then_bootstrapped(box):
+    backend, node = box
+    answers = iter(["starting", "starting", "running"])
+    backend.on("is-system-running", lambda c, cmd: (1, next(answers) + "\n"))
+    backend.on("^bash /root/bootstrap.sh", lambda c, cmd: (0, "bootstrap: done\n"))
+    timings: dict[str, float] = {}
+    out = nb.boot_and_bootstrap(backend, node, BOOTSTRAP, time.monotonic(), timings, print)
+    assert out == "bootstrap: done\n" and set(timings) == {"systemd", "bootstrap"}
+    assert [cmd for _, cmd in backend.execs if cmd[0] == "bash"] == [BOOTSTRAP] * 1
+
+
+def test_a_failed_bootstrap_after_the_boot_names_the_resource(box):
+    backend, node = box
+    backend.on("^bash /root/bootstrap.sh",
+               lambda c, cmd: (1, "x\nFAILED: package[zk]: no candidate\n"))
+    timings: dict[str, float] = {}
+    with pytest.raises(ConvergeError, match=r"package\[zk\]: no candidate") as info:
+        nb.boot_and_bootstrap(backend, node, BOOTSTRAP, time.monotonic(), timings, print)
+    assert "harness-boot" not in info.value.log_tail and set(timings) == {"systemd", "bootstrap"}
 
 
 def test_the_boot_wait_asks_again_inside_the_node_until_systemd_answers(tmp_path):

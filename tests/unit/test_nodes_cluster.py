@@ -14,6 +14,7 @@ from harness.errors import (
     IdempotenceError,
     UsageError,
 )
+from harness.nodes import bootstrap as nb
 from harness.nodes import configserver
 from harness.nodes.backend import NetworkInfo
 from harness.nodes.cluster import Cluster
@@ -211,6 +212,19 @@ def test_a_network_that_cannot_be_made_stops_the_restored_server(world, monkeypa
     with pytest.raises(EngineError, match="pool overlaps"):
         make(world).up()
     assert world.server.stopped and world.backend.containers == {}
+
+
+def test_the_bootstrap_files_are_copied_before_the_exec_that_waits_for_the_boot(world):
+    """They overlap systemd's boot; the same exec then runs the bootstrap (decision 63)."""
+    order = []
+    put_files = world.backend.put_files
+    world.backend.put_files = lambda c, files: (order.append("copy"), put_files(c, files))[1]
+    world.backend.on(r"systemctl is-system-running",
+                     lambda c, cmd: (order.append("boot wait"), (0, "running\n"))[1])
+    make(world, roles={"web": 1}).up()
+    assert order[:2] == ["copy", "boot wait"]
+    boot_execs = [cmd for _, cmd in world.backend.execs if cmd[:3] == ["sh", "-c", nb.BOOT_THEN]]
+    assert [cmd[4:6] for cmd in boot_execs] == [["bash", "/root/bootstrap.sh"]]
 
 
 def test_keyboard_interrupt_during_up_cleans_up(world):
