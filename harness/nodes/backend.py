@@ -165,8 +165,7 @@ class DockerBackend(DockerImageOps):
     def create_network(self, name: str, labels: dict[str, str]) -> NetworkInfo:
         try:
             net = self.client.networks.create(name, driver="bridge", labels=labels,
-                                              check_duplicate=True)
-            net.reload()
+                                              check_duplicate=True)  # inspected: IPAM is in
         except DockerException as err:
             raise EngineError(f"cannot create network {name}: {err}") from None
         config = (net.attrs.get("IPAM", {}).get("Config") or [{}])[0]
