@@ -45,6 +45,16 @@ def down(engine, cluster: Cluster) -> None:
     assert leftovers(engine, cluster.session) == []
 
 
+@pytest.fixture(autouse=True)
+def layers_removed_after(engine):
+    """The layers a test builds go with it (`harness images prune` would, later)."""
+    before = {row["tag"] for row in list_layers(engine)}
+    yield
+    for row in list_layers(engine):
+        if row["tag"] not in before:
+            engine.remove_image(row["tag"])
+
+
 @pytest.fixture
 def repo(tmp_path) -> Path:
     shutil.copytree(NODE_REPO, tmp_path / "repo")
