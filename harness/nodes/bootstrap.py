@@ -113,8 +113,9 @@ def boot_and_bootstrap(backend: Backend, node: Node, cmd: list[str], booting_sin
         finally:
             timings["bootstrap"] = time.monotonic() - started
     failed = [line[len(FAILED_LINE):].strip() for line in lines[1:] if line.startswith(FAILED_LINE)]
-    timings["systemd"] = seen[0] - booting_since
-    timings["bootstrap"] = time.monotonic() - seen[0]
+    booted = seen[0] if seen else time.monotonic()  # a backend that streams nothing
+    timings["systemd"] = booted - booting_since
+    timings["bootstrap"] = time.monotonic() - booted
     report_failed_units(node, state, failed, progress)
     output = "".join(lines[1 + len(failed):])
     return output if rc == 0 else bootstrap_failed(node, rc, output)
