@@ -1,8 +1,8 @@
 """Bytecode for agent.pyz that every process on a machine builds byte for byte the same.
 
-marshal's output depends on the state of the process that compiles (refcounts decide its
-back-references), so bytecode compiled inside a pytest worker differs from one worker to the
-next (decision 12). A fresh `python3 -S -s` given the same sources writes the same bytes, so
+Decision 12 kept bytecode out because marshal's output can depend on the process that compiles
+(its back-references follow refcounts), so two xdist workers could serve different archives.
+A fresh `python3 -S -s` with a fixed hash seed does not depend on what the builder loaded, so
 one compiles them (unchecked-hash pycs: the node's copy of the archive is content-addressed,
 zipmain.py), and `${XDG_CACHE_HOME:-~/.cache}/harness/agent/` keeps the archive per sources
 and Python: only the first process after an edit pays the ~0.4 s. A node whose python3 is another

@@ -34,7 +34,9 @@ def test_bytes_are_deterministic_and_cached(tmp_path, monkeypatch):
     compiles, and a process with an empty cache builds what this one serves (decision 63)."""
     first = agent_zipapp_bytes()
     assert first is agent_zipapp_bytes()
-    code = ("import hashlib, sys; from harness.agent.build import agent_zipapp_bytes as b;"
+    # a process busy with other modules first, as an xdist worker that brings clusters up
+    code = ("import hashlib, sys, aiohttp, docker; from harness.nodes import cluster;"
+            "from harness.agent.build import agent_zipapp_bytes as b;"
             "print(hashlib.sha256(b()).hexdigest())")
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
