@@ -10,6 +10,7 @@ version ignores them and compiles the sources as before (decision 63). Runs on t
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -82,10 +83,12 @@ def disk_cached(name: str, make: Callable[[], bytes]) -> bytes:
     path = cache_dir() / name
     try:
         data = path.read_bytes()
-        os.utime(path)  # in use: not stale
-        return data
     except OSError:
-        pass
+        data = None
+    if data is not None:
+        with contextlib.suppress(OSError):  # in use: not stale (a read-only cache still serves)
+            os.utime(path)
+        return data
     data = make()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -72,6 +72,9 @@ def test_stale_cache_files_go_and_the_used_one_stays(tmp_path, monkeypatch):
     assert pycompile.disk_cached("new.pyz", lambda: b"new") == b"new"
     assert sorted(p.name for p in folder.iterdir()) == ["new.pyz", "recent.pyz"]
     assert pycompile.disk_cached("new.pyz", lambda: pytest.fail("built again")) == b"new"
+    monkeypatch.setattr(pycompile.os, "utime", lambda *a: (_ for _ in ()).throw(PermissionError()))
+    assert pycompile.disk_cached("new.pyz", lambda: pytest.fail("built again")) == b"new", \
+        "a cache file this user cannot touch is still read, not rebuilt"
 
 
 def test_contents_are_the_agent_and_pure_python_deps():
