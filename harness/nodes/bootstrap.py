@@ -128,7 +128,12 @@ def report_failed_units(node: Node, state: str, failed: list[str], progress: Str
 
 def failed_units(backend: Backend, node: Node) -> list[str]:
     _, out = backend.exec(node.container, ["systemctl", "--failed", "--plain", "--no-legend"])
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
+    return unit_names(out)
+
+
+def unit_names(listing: str) -> list[str]:
+    """The first column of `systemctl --failed --plain --no-legend`."""
+    return [line.split()[0] for line in listing.splitlines() if line.strip()]
 
 
 def read_bootstrap_inputs(repo_dir: Path) -> tuple[bytes, bytes | None]:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from harness.errors import EngineError, NodeError
 from harness.nodes.backend import Backend, ContainerInfo, NetworkInfo, StreamFn
-from harness.nodes.bootstrap import BOOT_LINE, BOOT_THEN, BOOTED, FAILED_LINE, NOT_BOOTED
+from harness.nodes.bootstrap import BOOT_LINE, BOOT_THEN, BOOTED, FAILED_LINE, NOT_BOOTED, unit_names
 from harness.nodes.labels import SESSION
 from harness.nodes.shell import OneShotShell, Shell
 
@@ -123,9 +123,9 @@ class FakeBackend:
         if state not in BOOTED:
             return NOT_BOOTED, out
         if state == "degraded":
-            units = self._answer(container, ["systemctl", "--failed", "--plain", "--no-legend"])
-            out += "".join(f"{FAILED_LINE}{line.split()[0]}\n"
-                           for line in units[1].splitlines() if line.strip())
+            _, listing = self._answer(container, ["systemctl", "--failed", "--plain",
+                                                  "--no-legend"])
+            out += "".join(f"{FAILED_LINE}{unit}\n" for unit in unit_names(listing))
         rc, more = self.exec(container, cmd)
         return rc, out + more
 
