@@ -4,12 +4,11 @@ from __future__ import annotations
 import glob
 
 from .resource import Resource
+from .systemd import ENABLED, unit_status
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"}
 APT_OPTS = ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
             "-o", "Dpkg::Options::=--force-confold"]
-ENABLED_STATES = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated",
-                  "transient"}
 
 
 class Package(Resource):
@@ -90,8 +89,20 @@ class Package(Resource):
 
 
 class Service(Resource):
+    """service on systemd, as chef/chef lib/chef/provider/service/systemd.rb with the actions
+    of lib/chef/provider/service.rb.
+
+    Each action loads the unit's state with one `systemctl --system show -p UnitFileState
+    -p ActiveState` (systemd_service_status); running means ActiveState `active`, enabled
+    means UnitFileState enabled, static, generated, alias or indirect (`bad`: `systemctl
+    is-enabled --quiet` decides). enable/disable do nothing for masked, static and indirect
+    units (enableable?). start/stop/enable/disable/mask/unmask act only when needed; restart
+    always runs; reload runs only when the service is running (a stopped one stays stopped).
+    Like Chef, no daemon-reload: a unit file changed on disk keeps its loaded version until a
+    recipe reloads systemd (systemd_unit does; systemctl's warning is shown as a step)."""
+
     kind = "service"
-    actions = ("start", "stop", "restart", "reload", "enable", "disable")
+    actions = ("start", "stop", "restart", "reload", "enable", "disable", "mask", "unmask")
     default_action = "nothing"
     properties = {"service_name": None}
 
@@ -99,57 +110,44 @@ class Service(Resource):
     def unit(self) -> str:
         return self.props["service_name"] or self.name
 
-    def systemctl(self, *args: str) -> None:
-        self.ctx.step(f"systemctl {' '.join(args)} {self.unit}")
-        self.command(["systemctl", *args, self.unit], f"systemctl {args[0]} {self.unit}")
+    def systemctl(self, verb: str) -> None:
+        self.ctx.step(f"systemctl {verb} {self.unit}")
+        result = self.command(["systemctl", "--system", verb, self.unit],
+                              f"systemctl {verb} {self.unit}")
+        for line in result.err.splitlines():
+            if "changed on disk" in line:  # the loaded unit is not the file: say so
+                self.ctx.step(line.strip())
 
-    def active(self) -> bool:
-        return self.ctx.run(["systemctl", "is-active", "--quiet", self.unit]).rc == 0
+    def state(self) -> tuple[bool, bool, str]:
+        """(running, enabled, UnitFileState): Chef's load_current_resource."""
+        status = unit_status(self.ctx, self.unit)
+        if "UnitFileState" not in status or "ActiveState" not in status:
+            raise self.fail(f"'systemctl show' not reporting status for {self.unit}!")
+        file_state = status["UnitFileState"]
+        if file_state == "bad":
+            enabled = self.ctx.run(["systemctl", "--system", "is-enabled", self.unit,
+                                    "--quiet"]).rc == 0
+        else:
+            enabled = file_state in ENABLED
+        return status["ActiveState"] == "active", enabled, file_state
 
-    def enabled_state(self) -> str:
-        """`systemctl is-enabled` output: enabled, disabled, static, masked, ..."""
-        return self.ctx.run(["systemctl", "is-enabled", self.unit]).out.strip()
+    def needed(self, action: str) -> bool:
+        """Whether `action` would run a command now (restart always does)."""
+        if action == "restart":
+            return True
+        running, enabled, file_state = self.state()
+        enableable = file_state not in ("masked", "static", "indirect")
+        return {"start": not running, "stop": running, "reload": running,
+                "enable": enableable and not enabled, "disable": enableable and enabled,
+                "mask": file_state != "masked", "unmask": file_state == "masked"}[action]
 
-    def daemon_reload(self) -> None:
-        """Pick up unit files a recipe just wrote, the way Chef's systemd_unit does."""
-        result = self.ctx.run(["systemctl", "show", "-p", "NeedDaemonReload", "--value",
-                               self.unit])
-        if result.out.strip() == "yes":
-            self.ctx.step("systemctl daemon-reload")
-            self.command(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+    def would_change(self, action: str) -> bool:
+        return action != "nothing" and self.needed(action)
 
-    def action_start(self) -> bool:
-        self.daemon_reload()
-        if self.active():
+    def apply(self, action: str) -> bool:
+        if action not in self.actions:  # "nothing", or the unknown action's failure
+            return super().apply(action)
+        if not self.needed(action):
             return False
-        self.systemctl("start")
-        return True
-
-    def action_stop(self) -> bool:
-        if not self.active():
-            return False
-        self.systemctl("stop")
-        return True
-
-    def action_restart(self) -> bool:
-        self.daemon_reload()
-        self.systemctl("restart")
-        return True
-
-    def action_reload(self) -> bool:
-        self.daemon_reload()
-        self.systemctl("reload" if self.active() else "start")
-        return True
-
-    def action_enable(self) -> bool:
-        self.daemon_reload()
-        if self.enabled_state() in ENABLED_STATES:
-            return False
-        self.systemctl("enable")
-        return True
-
-    def action_disable(self) -> bool:
-        if self.enabled_state() not in ("enabled", "enabled-runtime", "alias"):
-            return False
-        self.systemctl("disable")
+        self.systemctl(action)
         return True

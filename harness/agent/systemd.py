@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import fileutil
-from .resource import Resource
+from .resource import Context, Resource
 
 UNIT_DIR = "/etc/systemd/system"
 ENABLED = ("enabled", "static", "generated", "alias", "indirect")
@@ -27,6 +27,15 @@ ALWAYS = {"restart": "restart", "try_restart": "try-restart",
           "reload_or_restart": "reload-or-restart",
           "reload_or_try_restart": "reload-or-try-restart", "preset": "preset",
           "revert": "revert", "reenable": "reenable"}
+
+
+def unit_status(ctx: Context, unit: str) -> dict[str, str]:
+    """`systemctl --system show -p UnitFileState -p ActiveState UNIT` as a dict (Chef's
+    systemd_service_status; systemd_unit reads the same two properties)."""
+    result = ctx.run(["systemctl", "--system", "show", "-p", "UnitFileState",
+                      "-p", "ActiveState", unit])
+    pairs = (line.strip().partition("=") for line in result.out.splitlines())
+    return {key: value for key, _, value in pairs if key}
 
 
 def to_ini(content: Any) -> str:
@@ -69,10 +78,7 @@ class SystemdUnit(Resource):
             raise self.fail("systemd_unit :create needs content=")
 
     def status(self) -> dict[str, str]:
-        result = self.ctx.run(["systemctl", "--system", "show", "-p", "UnitFileState",
-                               "-p", "ActiveState", self.unit])
-        pairs = (line.strip().partition("=") for line in result.out.splitlines())
-        return {key: value for key, _, value in pairs if key}
+        return unit_status(self.ctx, self.unit)
 
     def systemctl(self, verb: str) -> None:
         self.ctx.step(f"systemctl {verb} {self.unit}")

@@ -74,3 +74,35 @@ def test_before_notification_ran_before_the_file_and_custom_resource(box):
     written = float(sh(box, "stat -c %.9Y /srv/box/config"))
     assert stopped <= written
     assert sh(box, "cat /etc/motd.d/box") == "box node box-1\n"
+
+
+PROBE_RESTART = """
+import sys
+sys.path.insert(0, "/usr/local/lib/harness/agent.pyz")
+from harness.agent.packages import Service
+from harness.agent.resource import Context
+print("changed" if Service(Context(), "probe").apply(sys.argv[1]) else "unchanged")
+"""
+
+
+def test_service_keeps_the_loaded_unit_until_systemd_reloads_as_chef(box):
+    """Chef's systemd service provider (lib/chef/provider/service/systemd.rb) never runs
+    daemon-reload: a unit file changed on disk is restarted with the definition systemd has
+    loaded, as on a production host, and systemctl's warning reaches the converge output.
+    A reload of a stopped service does nothing (lib/chef/provider/service.rb `action :reload`)."""
+    unit = "/etc/systemd/system/probe.service"
+    sh(box, f"printf '[Service]\\nExecStart=/bin/sleep 600\\nEnvironment=PROBE=old\\n' > {unit}"
+            " && systemctl daemon-reload && systemctl start probe")
+    try:
+        sh(box, f"sed -i s/PROBE=old/PROBE=new/ {unit}")
+        out = sh(box, f"python3 -c '{PROBE_RESTART}' restart")
+        assert out.splitlines()[-1] == "changed"
+        assert "changed on disk" in out
+        assert sh(box, "systemctl show -p Environment --value probe").strip() == "PROBE=old"
+        assert sh(box, "systemctl is-active probe").strip() == "active"
+        sh(box, "systemctl stop probe")
+        assert sh(box, f"python3 -c '{PROBE_RESTART}' reload").splitlines()[-1] == "unchanged"
+        rc, _ = box.exec("box-1", "systemctl is-active --quiet probe")
+        assert rc != 0, "a reload does not start a stopped service"
+    finally:
+        box.exec("box-1", f"systemctl stop probe; rm -f {unit}; systemctl daemon-reload")

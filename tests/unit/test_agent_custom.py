@@ -10,7 +10,7 @@ at the end of the run (Runner#run_action queues on the receiving resource's run_
 from __future__ import annotations
 
 from test_agent_run import do_run
-from test_agent_support import FakeApi, FakeRunner
+from test_agent_support import FakeApi, FakeRunner, unit_state
 
 SITE = '''
 properties = {"port": 80, "root": None, "greeting": "hello"}
@@ -51,9 +51,9 @@ def test_custom_resource_converges_its_resources_and_notifies_outward(tmp_path):
                     (f"file[{root}/blog.conf]", "create"), ("service[web]", "nothing"),
                     ("log[after]", "write"), ("service[web]", "restart")]
     assert "web_site[blog]" in report["changed"]
-    assert runner.ran("systemctl", "restart", "web")
+    assert runner.ran("systemctl", "--system", "restart", "web")
     again, _, runner = do_run(api_with(tmp_path, recipe, {"site": SITE}), tmp_path)
-    assert again["changed"] == [] and not runner.ran("systemctl", "restart")
+    assert again["changed"] == [] and not runner.ran("systemctl", "--system", "restart")
 
 
 def test_other_actions_converge_by_and_default_action(tmp_path):
@@ -123,7 +123,7 @@ def test_before_notification_on_a_custom_resource(tmp_path):
     recipe = ("service('web', action='nothing')\n"
               f"web_site('blog', root={str(root)!r}, "
               "notifies=[('stop', 'service[web]', 'before')])\n")
-    runner = FakeRunner().when(["systemctl", "is-active"], rc=0)
+    runner = unit_state("active", "enabled")
     report, _, runner = do_run(api_with(tmp_path, recipe, {"site": SITE}), tmp_path,
                                runner=runner)
     assert report["status"] == "success", report["failure"]
@@ -131,8 +131,8 @@ def test_before_notification_on_a_custom_resource(tmp_path):
     assert keys[:3] == [("service[web]", "nothing"), ("service[web]", "stop"),
                         ("web_site[blog]", "create")]
     report, _, runner = do_run(api_with(tmp_path, recipe, {"site": SITE}), tmp_path,
-                               runner=FakeRunner().when(["systemctl", "is-active"], rc=0))
-    assert not runner.ran("systemctl", "stop"), "nothing would change: no before notification"
+                               runner=unit_state("active", "enabled"))
+    assert not runner.ran("systemctl", "--system", "stop"), "nothing would change: no before notification"
 
 
 def test_custom_resources_compose_each_other(tmp_path):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from test_agent_crypto import SECRET, encrypt_value
-from test_agent_support import FakeApi, FakeRunner
+from test_agent_support import FakeApi, FakeRunner, unit_state
 
 from harness.agent import cli
 from harness.agent.cookbooks import FileCache
@@ -50,7 +50,7 @@ def web_api(tmp_path, **overrides) -> FakeApi:
 
 def do_run(api, tmp_path, *, why_run=False, runner=None):
     lines: list[str] = []
-    runner = runner or FakeRunner().when(["systemctl", "is-active"], rc=3)
+    runner = runner or unit_state("inactive", "disabled")
     run = Run(api, "web-1", why_run=why_run, secret=SECRET, facts=dict(FACTS),
               cache=FileCache(tmp_path / "cache"), run=runner, out=lines.append)
     return run.execute(), lines, runner
@@ -74,7 +74,7 @@ def test_full_run_converges_and_reports(tmp_path):
                                    "names": ["web-1", "web-2"]}]
     assert set(report) >= {"node", "status", "started_at", "seconds", "why_run", "resources",
                            "changed", "failure"}
-    assert runner.ran("systemctl", "restart", "nginx")
+    assert runner.ran("systemctl", "--system", "restart", "nginx")
     saved = [doc for path, doc in api.puts if path == "/nodes/web-1"]
     assert len(saved) == 2, "saved at the start (for peers' search) and at the end"
     assert saved[0]["automatic"]["roles"] == ["web"]
@@ -88,10 +88,10 @@ def test_second_run_changes_nothing_and_uses_the_cache(tmp_path):
     api = web_api(tmp_path)
     do_run(api, tmp_path)
     fetched = api.file_gets
-    runner = FakeRunner().when(["systemctl", "is-enabled"], out="enabled\n")
+    runner = unit_state("active", "enabled")
     report, _, runner = do_run(api, tmp_path, runner=runner)
     assert report["status"] == "success" and report["changed"] == []
-    assert not runner.ran("systemctl", "restart")
+    assert not runner.ran("systemctl", "--system", "restart")
     assert api.file_gets == fetched, "cookbook files come from the checksum cache"
 
 

@@ -129,6 +129,13 @@ class FakeRunner:
                                                   else prefix[0])]
 
 
+def unit_state(active: str = "inactive", file_state: str = "disabled",
+               runner: FakeRunner | None = None) -> FakeRunner:
+    """A runner whose `systemctl --system show -p UnitFileState -p ActiveState` answers so."""
+    return (runner or FakeRunner()).when(["systemctl", "--system", "show"],
+                                         out=f"ActiveState={active}\nUnitFileState={file_state}\n")
+
+
 def _matches(cmd: Any, prefix: Any) -> bool:
     if isinstance(prefix, str):
         text = cmd if isinstance(cmd, str) else " ".join(cmd)

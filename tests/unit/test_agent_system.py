@@ -3,7 +3,7 @@ container tests): the commands they choose and their idempotence checks."""
 from __future__ import annotations
 
 import pytest
-from test_agent_support import FakeRunner, context
+from test_agent_support import FakeRunner, context, unit_state
 
 from harness.agent.accounts import Group, User
 from harness.agent.errors import ResourceFailure
@@ -68,31 +68,119 @@ def test_package_version_and_remove(monkeypatch):
     assert Package(ctx2, "zookeeperd", action="remove").apply("remove") is False
 
 
+SHOW = ["systemctl", "--system", "show", "-p", "UnitFileState", "-p", "ActiveState"]
+
+
 def test_service_start_enable_are_idempotent():
-    run = FakeRunner().when(["systemctl", "is-active"], rc=0).when(
-        ["systemctl", "is-enabled"], out="enabled\n")
+    """Chef's systemd provider (lib/chef/provider/service/systemd.rb) loads the state with one
+    `systemctl --system show -p UnitFileState -p ActiveState` per action; an enabled, active
+    unit is left alone."""
+    run = unit_state("active", "enabled")
     ctx, _ = context(run=run)
     svc = Service(ctx, "zookeeper", action=["enable", "start"])
     assert [svc.apply(a) for a in svc.action_list] == [False, False]
-    assert not run.ran("systemctl", "start") and not run.ran("systemctl", "enable")
+    assert run.calls == [SHOW + ["zookeeper"]] * 2
 
 
-def test_service_starts_and_enables_when_needed():
-    run = FakeRunner().when(["systemctl", "is-active"], rc=3).when(
-        ["systemctl", "is-enabled"], rc=1, out="disabled\n").when(
-        ["systemctl", "show"], out="yes\n")
+def test_service_starts_and_enables_when_needed_without_a_daemon_reload():
+    """enable_service / start_service run `systemctl --system VERB NAME`; Chef's service never
+    runs daemon-reload (only systemd_unit does), so neither do we."""
+    run = unit_state("inactive", "disabled")
     ctx, _ = context(run=run)
     svc = Service(ctx, "zookeeper", action=["enable", "start"])
     assert [svc.apply(a) for a in svc.action_list] == [True, True]
-    assert run.ran("systemctl", "enable", "zookeeper") and run.ran("systemctl", "start")
-    assert run.ran("systemctl", "daemon-reload"), "changed unit files are reloaded"
+    assert run.ran("systemctl", "--system", "enable", "zookeeper")
+    assert run.ran("systemctl", "--system", "start", "zookeeper")
+    assert not run.ran("systemctl", "daemon-reload")
+    assert not run.ran("systemctl", "--system", "daemon-reload")
+
+
+def test_service_unit_changed_on_disk_is_restarted_as_loaded_and_said():
+    """systemctl warns when the file differs from the loaded unit; Chef restarts anyway (the
+    old definition keeps running). The warning reaches the converge output."""
+    warning = ("Warning: The unit file, source configuration file or drop-ins of app.service "
+               "changed on disk. Run 'systemctl daemon-reload' to reload units.")
+    run = unit_state("active", "enabled").when(["systemctl", "--system", "restart"], err=warning)
+    ctx, lines = context(run=run)
+    assert Service(ctx, "app").apply("restart") is True
+    assert not run.ran("systemctl", "--system", "daemon-reload")
+    assert any("changed on disk" in line for line in lines)
 
 
 def test_service_restart_always_changes_and_failure_shows_output():
-    run = FakeRunner().when(["systemctl", "restart"], rc=1, err="Job failed. See journalctl")
+    run = FakeRunner().when(["systemctl", "--system", "restart"], rc=1,
+                            err="Job failed. See journalctl")
     ctx, _ = context(run=run)
     with pytest.raises(ResourceFailure, match="(?s)systemctl restart zk failed.*Job failed"):
         Service(ctx, "zk").apply("restart")
+    assert run.calls == [["systemctl", "--system", "restart", "zk"]], "no state needed"
+
+
+@pytest.mark.parametrize("active, changed", [("active", True), ("inactive", False),
+                                             ("activating", False)])
+def test_service_reload_only_when_running(active, changed):
+    """Chef's `action :reload` acts only `if current_resource.running` (ActiveState
+    `active`): a stopped service is not started by a reload."""
+    run = unit_state(active, "enabled")
+    ctx, _ = context(run=run)
+    assert Service(ctx, "postfix").apply("reload") is changed
+    assert bool(run.ran("systemctl", "--system", "reload")) is changed
+    assert not run.ran("systemctl", "--system", "start")
+
+
+@pytest.mark.parametrize("file_state", ["masked", "static", "indirect"])
+def test_service_enable_disable_skip_units_that_are_not_enableable(file_state):
+    """enableable?: masked, static and indirect units are neither enabled nor disabled."""
+    run = unit_state("inactive", file_state)
+    ctx, _ = context(run=run)
+    assert Service(ctx, "x").apply("enable") is False
+    assert Service(ctx, "x").apply("disable") is False
+    assert not run.ran("systemctl", "--system", "enable")
+    assert not run.ran("systemctl", "--system", "disable")
+
+
+@pytest.mark.parametrize("file_state, enabled", [
+    ("enabled", True), ("generated", True), ("alias", True), ("disabled", False),
+    ("enabled-runtime", False), ("linked", False), ("", False)])
+def test_service_enabled_states_as_chef(file_state, enabled):
+    """is_enabled?: enabled static generated alias indirect; enabled-runtime is not."""
+    run = unit_state("inactive", file_state)
+    ctx, _ = context(run=run)
+    assert Service(ctx, "x").apply("enable") is not enabled
+    assert Service(ctx, "x").apply("disable") is enabled
+
+
+@pytest.mark.parametrize("rc, enabled", [(0, True), (1, False)])
+def test_service_bad_unit_file_state_asks_is_enabled(rc, enabled):
+    """UnitFileState `bad` (sysv compat): `systemctl is-enabled NAME --quiet` decides."""
+    run = unit_state("inactive", "bad").when(["systemctl", "--system", "is-enabled"], rc=rc)
+    ctx, _ = context(run=run)
+    assert Service(ctx, "x").apply("enable") is not enabled
+    assert run.ran("systemctl", "--system", "is-enabled", "x", "--quiet")
+
+
+def test_service_mask_unmask_and_stop():
+    run = unit_state("active", "masked")
+    ctx, _ = context(run=run)
+    assert Service(ctx, "x").apply("mask") is False
+    assert Service(ctx, "x").apply("unmask") is True
+    assert Service(ctx, "x").apply("stop") is True
+    assert run.ran("systemctl", "--system", "unmask", "x")
+    assert run.ran("systemctl", "--system", "stop", "x")
+
+
+def test_service_without_state_fails_as_chef():
+    """systemd_service_status raises when `systemctl show` lacks either property."""
+    ctx, _ = context(run=FakeRunner().when(["systemctl", "--system", "show"], out="Id=x\n"))
+    with pytest.raises(ResourceFailure, match="'systemctl show' not reporting status for x"):
+        Service(ctx, "x").apply("start")
+
+
+def test_service_why_run_says_what_would_run():
+    ctx, _ = context(run=unit_state("active", "enabled"))
+    svc = Service(ctx, "x")
+    assert [svc.would_change(a) for a in ("start", "stop", "restart", "reload", "enable",
+                                          "nothing")] == [False, True, True, True, False, False]
 
 
 def test_service_default_action_is_nothing():

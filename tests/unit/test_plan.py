@@ -99,8 +99,11 @@ def test_a_pin_change_in_production_moves_the_version_there_only(repo: Path) -> 
     pair = changed(plan)[("app", "production")]
     assert pair.diff is not None
     assert pair.diff["cookbooks"] == [{"name": "app", "base": "1.0.0", "head": "1.1.0"}]
+    # 1.1.0 also reloads systemd when the unit file changes (a new notification, a new execute)
     assert keys(pair, "changed") == ["cookbook_file[/usr/local/lib/app/app.py]",
-                                     "template[/etc/app/app.conf]"]
+                                     "template[/etc/app/app.conf]",
+                                     "template[/etc/systemd/system/app.service]"]
+    assert keys(pair, "added") == ["execute[systemctl daemon-reload (app)]"]
     app_py = pair.diff["resources"]["changed"][0]["properties"][0]
     assert app_py["name"] == "content" and '+                answer = {**identity, "address"' \
         in app_py["diff"]

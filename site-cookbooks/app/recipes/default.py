@@ -29,8 +29,13 @@ template(f"{config_dir}/app.conf", source="app.conf.j2",
          variables={"db_password": secrets["db_password"], "greeting": greeting},
          notifies=[("restart", "service[app]")])
 
+# systemd keeps a loaded unit until it re-reads its files, and `service` never makes it do so
+# (as Chef's): a changed unit file notifies an explicit daemon-reload before the restart.
 template("/etc/systemd/system/app.service", source="app.service.j2",
          owner="root", group="root", mode="0644",
-         notifies=[("restart", "service[app]")])
+         notifies=[("run", "execute[systemctl daemon-reload (app)]", "immediately"),
+                   ("restart", "service[app]")])
+
+execute("systemctl daemon-reload (app)", command="systemctl daemon-reload", action="nothing")
 
 service("app", action=["enable", "start"])
