@@ -51,7 +51,7 @@ class Package(Resource):
 
     def _install(self, version: str | None) -> bool:
         spec = f"{self.pkg}={version}" if version else self.pkg
-        argv = ["apt-get", "install", *APT_OPTS, "--no-install-recommends",
+        argv = ["apt-get", "install", *APT_OPTS,  # recommends too, as Chef's apt provider
                 *(["--allow-downgrades"] if version else []), *self.props["options"], spec]
         self.apt_update(only_if_empty=True)
         self.ctx.step(f"apt-get install {spec}")

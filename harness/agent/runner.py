@@ -19,7 +19,7 @@ from .crypto import decrypt_item, is_encrypted
 from .errors import AgentError, ConfigError, DecryptError, NotFound, RecipeError, ResourceFailure
 from .node import Node, SearchNode, deep_merge
 from .recipe import Compiler
-from .resource import Context
+from .resource import Context, Resource
 
 
 class Run:
@@ -168,33 +168,46 @@ def _message(exc: AgentError) -> str:
 
 
 def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, Any] | None = None, *,
-            secret: bytes | None = None, out: Callable[[str], None] | None = None
-            ) -> list[dict[str, Any]]:
+            secret: bytes | None = None, out: Callable[[str], None] | None = None,
+            contents_under: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """What a converge of `node_name` would do, computed in-process (nothing is touched).
 
     Facts are this machine's, with hostname/fqdn = the node name (as in the cluster), deep-
     merged with `automatic`. Returns [{"resource", "action", "properties"}] in run order
-    (templates carry their rendered "content"). Raises RecipeError (an AgentError) when a
+    (templates carry their rendered "content"; so does every file resource whose path starts
+    with one of `contents_under`, as text, or None when unknown). Raises RecipeError (an AgentError) when a
     recipe, a resource declaration, a notification target or a template is wrong.
     """
     facts = ohai.collect(server_url)
     facts.update(hostname=node_name, fqdn=node_name, domain="")
     run = Run(Api(server_url, token), node_name, why_run=True, secret=secret,
               facts=deep_merge(facts, automatic or {}), out=out or (lambda line: None))
-    return plan(run)
+    return plan(run, contents_under)
 
 
-def plan(run: Run) -> list[dict[str, Any]]:
+def plan(run: Run, contents_under: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """prepare + compile + converge of a why-run `Run`; why_run()'s answer (and the unit
     layer's, which keeps `run` to read its node afterwards)."""
     run.prepare()
     try:
         converger = run.compile()
         converger.run()
-        return [{"resource": res.key, "action": action, "properties": res.describe()}
+        return [{"resource": res.key, "action": action,
+                 "properties": _describe(res, contents_under)}
                 for res in converger.resources for action in res.action_list]
     except ResourceFailure as exc:
         raise RecipeError(f"{exc.resource}: {_message(exc)}", exc.resource) from None
+
+
+def _describe(res: Resource, contents_under: tuple[str, ...]) -> dict[str, Any]:
+    """res.describe(), plus the text a file resource under `contents_under` writes."""
+    props = res.describe()
+    content = getattr(res, "content", None)
+    if contents_under and res.name.startswith(contents_under) and callable(content):
+        data = content()
+        props.setdefault("content", data.decode("utf-8", "replace")
+                         if isinstance(data, bytes) else data)
+    return props
 
 
 def load_secret(path: str | Path | None) -> bytes | None:

@@ -21,7 +21,7 @@ from harness.errors import HarnessError
 from harness.nodes.backend import Backend
 from harness.nodes.bootstrap import Node
 from harness.nodes.configserver import ServerUp
-from harness.nodes.layers import Progress, ensure_layer, package_list
+from harness.nodes.layers import APT_CONF_D, Progress, ensure_layer, package_list
 
 OS_RELEASE = "/usr/lib/os-release"  # /etc/os-release is a link to it on Debian
 
@@ -48,7 +48,7 @@ def policy_plan(up: ServerUp, node: Node, environment: str, automatic: dict[str,
     up.client.post("/nodes", doc)
     try:
         return why_run(up.server.url, up.server.admin_token, node.name, automatic,
-                       secret=secret)
+                       secret=secret, contents_under=(APT_CONF_D,))
     finally:
         up.client.delete(f"/nodes/{node.name}")
 

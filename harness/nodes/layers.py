@@ -27,19 +27,23 @@ from harness.nodes.labels import LAYER, LAYER_BASE, LAYER_PACKAGES
 
 Progress = Callable[[str], None]
 REPOSITORY = "harness/layer"
-BUILDER_VERSION = "2"  # bump when install_script changes what a layer contains
+BUILDER_VERSION = "3"  # bump when install_script changes what a layer contains
 APT_SOURCES = ["/etc/apt/sources.list", "/etc/apt/sources.list.d", "/etc/apt/preferences.d"]
 # The agent's package resource (harness/agent/packages.py): same environment and flags.
-APT_INSTALL = ["apt-get", "install", *APT_OPTS, "--no-install-recommends"]
+APT_INSTALL = ["apt-get", "install", *APT_OPTS]
 INSTALL_ACTIONS = ("install", "upgrade")
 TICK = 15.0  # seconds between progress lines of a build
 # Resources after which a package's install may differ from a plain `apt-get install`: debconf
 # answers, apt sources, pins, keys, architectures. Packages declared after one stay out of the
-# layer. apt.conf.d is not among them: it tunes apt (update stamps, proxies), and the agent
-# passes the flags that decide an install (--no-install-recommends, conffile policy) itself.
+# layer. A file in apt.conf.d is one only when it sets what apt installs (recommends,
+# suggests, the default release; or its text is unknown): most tune apt otherwise (update
+# stamps, proxies), and the conffile policy is the agent's own flags, as Chef's.
 APT_PATHS = ("/etc/apt/sources.list", "/etc/apt/preferences", "/etc/apt/trusted.gpg",
              "/etc/apt/keyrings/", "/usr/share/keyrings/", "/var/cache/debconf/")
-APT_COMMANDS = re.compile(r"debconf-set-selections|apt-key|add-apt-repository|--add-architecture")
+APT_CONF_D = "/etc/apt/apt.conf.d/"
+APT_CONF_CHOICES = re.compile(r"install-recommends|install-suggests|default-release", re.I)
+APT_COMMANDS = re.compile(r"debconf-set-selections|apt-key|add-apt-repository|--add-architecture"
+                          r"|apt\.conf")
 
 
 def _barrier(entry: dict[str, Any]) -> bool:
@@ -50,6 +54,9 @@ def _barrier(entry: dict[str, Any]) -> bool:
         text = command if isinstance(command, str) else " ".join(map(str, command))
         return bool(APT_COMMANDS.search(text))
     path = str(props.get("path") or name.rstrip("]"))
+    if kind != "package" and path.startswith(APT_CONF_D):
+        content = props.get("content")  # the why-run gives it (layerplan asks for it)
+        return not isinstance(content, str) or bool(APT_CONF_CHOICES.search(content))
     return kind != "package" and path.startswith(APT_PATHS)
 
 

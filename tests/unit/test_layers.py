@@ -61,14 +61,27 @@ def test_guarded_optioned_and_notifying_packages_install_during_the_converge():
      "properties": {}},
     {"resource": "execute[arch]", "action": "run",
      "properties": {"command": ["dpkg", "--add-architecture", "i386"]}},
+    {"resource": "file[/etc/apt/apt.conf.d/00norecommends]", "action": "create",
+     "properties": {"content": 'APT::Install-Recommends "false";\n'}},
+    {"resource": "template[/etc/apt/apt.conf.d/99release]", "action": "create",
+     "properties": {"content": 'apt::default-release "bookworm-backports";\n'}},
+    {"resource": "cookbook_file[/etc/apt/apt.conf.d/10suggests]", "action": "create",
+     "properties": {"content": 'APT::Install-Suggests "1";\n'}},
+    {"resource": "remote_file[/etc/apt/apt.conf.d/10unknown]", "action": "create",
+     "properties": {}},
+    {"resource": "execute[no recommends]", "action": "run",
+     "properties": {"command": "echo 'APT::Install-Recommends 0;' > /etc/apt/apt.conf.d/01n"}},
 ])
 def test_packages_after_an_apt_or_debconf_change_stay_out(barrier):
     assert package_list([pkg("before"), barrier, pkg("after")]) == ["before"]
 
 
 def test_apt_conf_d_and_apt_get_update_are_not_barriers():
+    """An apt.conf.d file whose text sets nothing about what apt installs (the why-run gives
+    the text) is no barrier."""
+    stamp = 'APT::Update::Post-Invoke-Success {"touch /var/lib/apt/periodic/x";};\n'
     plan = [{"resource": "cookbook_file[/etc/apt/apt.conf.d/15update-stamp]", "action": "create",
-             "properties": {}},
+             "properties": {"content": stamp}},
             {"resource": "execute[apt-get update]", "action": "run",
              "properties": {"command": "apt-get update -q"}}, pkg("sudo")]
     assert package_list(plan) == ["sudo"]
@@ -103,7 +116,8 @@ def test_install_script_uses_the_agents_apt_flags_and_keeps_only_apts_lists():
     install = next(line for line in script.splitlines() if line.startswith("apt-get install"))
     for flag in APT_OPTS:  # harness/agent/packages.py: what a converge's install passes
         assert flag in install.split()
-    assert "--no-install-recommends" in install and "--allow-downgrades" in install
+    # recommends install, as with Chef's apt provider and the agent (decision 65)
+    assert "--no-install-recommends" not in install and "--allow-downgrades" in install
     assert install.endswith(" less=590-2 sudo")
     assert "Acquire::http::Proxy=http://proxy:3142" in install
     assert "DEBIAN_FRONTEND=noninteractive" in script and "exit 101" in script  # no daemons
