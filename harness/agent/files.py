@@ -163,10 +163,15 @@ class Template(_Managed):
 
 
 class Directory(_Managed):
+    """directory, as chef/chef lib/chef/resource/directory.rb and provider/directory.rb:
+    `recursive` defaults to false, so a missing parent fails the run ("Parent directory P
+    does not exist, cannot create D") unless the recipe asks for recursive=True; delete
+    without it removes only an empty directory. owner/group/mode apply to the leaf."""
+
     kind = "directory"
     actions = ("create", "delete")
     default_action = "create"
-    properties = {"owner": None, "group": None, "mode": None, "recursive": True}
+    properties = {"owner": None, "group": None, "mode": None, "recursive": False}
 
     def action_create(self) -> bool:
         path = Path(self.name)
@@ -175,10 +180,12 @@ class Directory(_Managed):
         if path.is_symlink() or (path.exists() and not path.is_dir()):
             raise self.fail(f"{path} exists and is not a directory")
         if not path.exists():
-            if not self.props["recursive"] and not path.parent.is_dir():
-                raise self.fail(f"parent directory {path.parent} does not exist "
-                                "(recursive=False)")
-            path.mkdir(parents=True, mode=0o755 if self.mode is None else self.mode)
+            recursive = self.props["recursive"] is True
+            ancestor = next((p for p in path.parents if p.exists()), Path("/"))
+            if (not recursive and not path.parent.is_dir()) or not ancestor.is_dir():
+                raise self.fail(f"Parent directory {path.parent} does not exist, cannot "
+                                f"create {path}")
+            path.mkdir(parents=recursive, mode=0o755 if self.mode is None else self.mode)
             changes.append(f"create directory {path}")
         st = os.stat(path)
         changes += fileutil.fix_attrs(path, st, self.mode, uid, gid)
@@ -190,7 +197,7 @@ class Directory(_Managed):
             return False
         if path.is_symlink() or not path.is_dir():
             raise self.fail(f"{path} is not a directory")
-        if self.props["recursive"]:
+        if self.props["recursive"] is True:
             shutil.rmtree(path)
         else:
             try:

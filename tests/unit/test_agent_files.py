@@ -139,15 +139,39 @@ def test_cookbook_file_from_files_dir(tmp_path):
 def test_directory_recursive_mode_and_idempotence(tmp_path):
     ctx, _ = context()
     leaf = tmp_path / "a" / "b" / "c"
-    assert Directory(ctx, str(leaf), mode="0750").apply("create") is True
+    assert Directory(ctx, str(leaf), mode="0750", recursive=True).apply("create") is True
     assert leaf.is_dir() and mode_of(leaf) == 0o750
     assert Directory(ctx, str(leaf), mode="0750").apply("create") is False
     os.chmod(leaf, 0o700)
     assert Directory(ctx, str(leaf), mode="0750").apply("create") is True
-    with pytest.raises(ResourceFailure, match="recursive=False"):
-        Directory(ctx, str(tmp_path / "x" / "y"), recursive=False).apply("create")
-    assert Directory(ctx, str(tmp_path / "a"), action="delete").apply("delete") is True
+    assert Directory(ctx, str(tmp_path / "a"), recursive=True,
+                     action="delete").apply("delete") is True
     assert not (tmp_path / "a").exists()
+
+
+def test_directory_is_not_recursive_by_default_as_chef(tmp_path):
+    """lib/chef/resource/directory.rb: `property :recursive, default: false`; the provider's
+    requirement fails with "Parent directory P does not exist, cannot create D", and a
+    delete without recursive is Dir.delete (an empty directory only)."""
+    ctx, _ = context()
+    assert Directory(ctx, "/x").props["recursive"] is False
+    missing = tmp_path / "x" / "y"
+    with pytest.raises(ResourceFailure, match=f"Parent directory {tmp_path / 'x'} does not "
+                                              f"exist, cannot create {missing}"):
+        Directory(ctx, str(missing)).apply("create")
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("x")
+    with pytest.raises(ResourceFailure, match="cannot remove"):
+        Directory(ctx, str(tmp_path / "full"), action="delete").apply("delete")
+    assert (tmp_path / "full" / "f").exists()
+
+
+def test_directory_recursive_under_a_file_fails_by_name(tmp_path):
+    ctx, _ = context()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResourceFailure, match="does not exist, cannot create"):
+        Directory(ctx, str(tmp_path / "file" / "a" / "b"), recursive=True).apply("create")
 
 
 def test_link_create_retarget_and_delete(tmp_path):

@@ -8,7 +8,9 @@ main.setdefault("mydomain", domain)
 main.setdefault("myhostname", f"{node['hostname']}.{domain}")
 seed = "/var/cache/local/preseeding/postfix.seed"
 
-directory("/var/cache/local/preseeding", owner="root", group="root", mode="0755")
+# /var/cache/local is not on a fresh Debian host: recursive, or the run fails there.
+directory("/var/cache/local/preseeding", owner="root", group="root", mode="0755",
+          recursive=True)
 
 template(seed, source="postfix.seed.j2", owner="root", group="root", mode="0600",
          variables={"mailname": main["myhostname"], "domain": domain},
