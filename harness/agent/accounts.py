@@ -14,11 +14,17 @@ def _getent(resource: Resource, database: str, name: str) -> list[str] | None:
 
 
 class User(Resource):
+    """user, as chef/chef lib/chef/resource/user.rb and provider/user/linux.rb: no default
+    shell (useradd's own applies), `manage_home` false (useradd -M), and no `groups`
+    property (Chef has none: group membership is the group resource's `members` with
+    `append`). useradd/usermod get -c -g -s -u -d for what is set and differs, useradd
+    also -r (system) and -m/-M; usermod -m only with manage_home when the home moves."""
+
     kind = "user"
     actions = ("create", "remove")
     default_action = "create"
-    properties = {"uid": None, "gid": None, "home": None, "shell": "/bin/bash", "groups": [],
-                  "manage_home": True, "system": False, "comment": None}
+    properties = {"uid": None, "gid": None, "home": None, "shell": None,
+                  "manage_home": False, "system": False, "comment": None}
 
     def action_create(self) -> bool:
         entry = _getent(self, "passwd", self.name)
@@ -27,19 +33,16 @@ class User(Resource):
         _, _, uid, gid, comment, home, shell = (entry + [""] * 7)[:7]
         opts: list[str] = []
         wanted: dict[str, Any] = self.props
-        if wanted["uid"] is not None and str(wanted["uid"]) != uid:
-            opts += ["-u", str(wanted["uid"])]
-        if wanted["gid"] is not None and not self._same_group(str(wanted["gid"]), gid):
-            opts += ["-g", str(wanted["gid"])]
-        if wanted["home"] and wanted["home"] != home:
-            opts += ["-d", wanted["home"]] + (["-m"] if wanted["manage_home"] else [])
-        if wanted["shell"] and wanted["shell"] != shell:
-            opts += ["-s", wanted["shell"]]
         if wanted["comment"] is not None and wanted["comment"] != comment:
             opts += ["-c", wanted["comment"]]
-        missing = [g for g in wanted["groups"] if g not in self._member_of()]
-        if missing:
-            opts += ["-a", "-G", ",".join(missing)]
+        if wanted["gid"] is not None and not self._same_group(str(wanted["gid"]), gid):
+            opts += ["-g", str(wanted["gid"])]
+        if wanted["shell"] and wanted["shell"] != shell:
+            opts += ["-s", wanted["shell"]]
+        if wanted["uid"] is not None and str(wanted["uid"]) != uid:
+            opts += ["-u", str(wanted["uid"])]
+        if wanted["home"] and wanted["home"] != home:
+            opts += ["-d", wanted["home"]] + (["-m"] if wanted["manage_home"] else [])
         if not opts:
             return False
         self.ctx.step(f"usermod {' '.join(opts)} {self.name}")
@@ -48,14 +51,13 @@ class User(Resource):
 
     def _add(self) -> bool:
         p = self.props
-        opts = ["-s", p["shell"]] if p["shell"] else []
-        opts += ["-u", str(p["uid"])] if p["uid"] is not None else []
+        opts = ["-c", p["comment"]] if p["comment"] is not None else []
         opts += ["-g", str(p["gid"])] if p["gid"] is not None else []
+        opts += ["-s", p["shell"]] if p["shell"] else []
+        opts += ["-u", str(p["uid"])] if p["uid"] is not None else []
         opts += ["-d", p["home"]] if p["home"] else []
-        opts += ["-c", p["comment"]] if p["comment"] is not None else []
-        opts += ["-m"] if p["manage_home"] else ["-M"]
         opts += ["-r"] if p["system"] else []
-        opts += ["-G", ",".join(p["groups"])] if p["groups"] else []
+        opts += ["-m"] if p["manage_home"] else ["-M"]
         self.ctx.step(f"useradd {' '.join(opts)} {self.name}")
         self.command(["useradd", *opts, self.name], "useradd")
         return True
@@ -65,10 +67,6 @@ class User(Resource):
             return True
         entry = _getent(self, "group", wanted)
         return entry is not None and entry[2] == gid
-
-    def _member_of(self) -> set[str]:
-        result = self.ctx.run(["id", "-nG", self.name])
-        return set(result.out.split()) if result.rc == 0 else set()
 
     def action_remove(self) -> bool:
         if _getent(self, "passwd", self.name) is None:

@@ -192,23 +192,36 @@ def test_service_default_action_is_nothing():
 
 
 def test_user_created_with_options():
+    """provider/user/linux.rb create_user: useradd with -c -g -s -u -d for what is set, -r
+    for system, -m with manage_home."""
     run = FakeRunner().when(["getent", "passwd"], rc=2)
     ctx, _ = context(run=run)
-    assert User(ctx, "ops", uid=1500, home="/home/ops", groups=["adm"], system=True
+    assert User(ctx, "ops", uid=1500, home="/home/ops", system=True, manage_home=True
                 ).apply("create") is True
     [cmd] = run.ran("useradd")
-    assert cmd[-1] == "ops" and ["-u", "1500"] == cmd[cmd.index("-u"):cmd.index("-u") + 2]
-    assert "-m" in cmd and "-r" in cmd and "adm" in cmd
+    assert cmd == ["useradd", "-u", "1500", "-d", "/home/ops", "-r", "-m", "ops"]
+
+
+def test_user_defaults_are_chefs():
+    """lib/chef/resource/user.rb: manage_home defaults to false (useradd -M), no default
+    shell (useradd's own applies), and no `groups` property: a recipe passing it fails at
+    compile as in Chef (membership is the group resource's members + append)."""
+    run = FakeRunner().when(["getent", "passwd"], rc=2)
+    ctx, _ = context(run=run)
+    assert User(ctx, "svc").apply("create") is True
+    assert run.ran("useradd") == [["useradd", "-M", "svc"]]
+    with pytest.raises(ResourceFailure, match="unknown property groups"):
+        User(ctx, "ops", groups=["sudo"])
 
 
 def test_user_up_to_date_and_drift():
-    run = FakeRunner().when(["getent", "passwd"], out="ops:x:1500:1500::/home/ops:/bin/bash\n"
-                            ).when(["id", "-nG"], out="ops adm\n")
+    run = FakeRunner().when(["getent", "passwd"], out="ops:x:1500:1500::/home/ops:/bin/bash\n")
     ctx, _ = context(run=run)
-    assert User(ctx, "ops", uid=1500, home="/home/ops", groups=["adm"]).apply("create") is False
-    assert User(ctx, "ops", shell="/bin/sh", groups=["adm", "sudo"]).apply("create") is True
+    assert User(ctx, "ops", uid=1500, home="/home/ops").apply("create") is False
+    assert User(ctx, "ops", shell="/bin/sh", home="/srv/ops", manage_home=True
+                ).apply("create") is True
     [cmd] = run.ran("usermod")
-    assert ["-s", "/bin/sh"] == cmd[1:3] and cmd[-3:] == ["-G", "sudo", "ops"]
+    assert cmd == ["usermod", "-s", "/bin/sh", "-d", "/srv/ops", "-m", "ops"]
 
 
 def test_group_create_and_members():

@@ -230,8 +230,9 @@ def test_why_run_every_role_gets_the_base(server, role):
 def test_why_run_base_user_from_data_bag(server):
     steps = plan(server, "base-1", "base")
     ops = steps.props("user[ops]")
-    assert (ops["uid"], ops["gid"], ops["groups"], ops["shell"]) == (2000, "ops", ["sudo"],
-                                                                     "/bin/bash")
+    assert (ops["uid"], ops["gid"], ops["shell"]) == (2000, "ops", "/bin/bash")
+    sudo = steps.props("group[sudo]")  # the item's groups: appended to, as Chef users do
+    assert (sudo["members"], sudo["append"]) == (["ops"], True)
     sudoers = steps.props("file[/etc/sudoers.d/ops]")
     assert sudoers["mode"] == "0440" and "NOPASSWD: ALL" in sudoers["content"]
     assert ["run", "execute[sshd -t]", "immediately"] in \

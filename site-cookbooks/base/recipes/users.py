@@ -11,8 +11,10 @@ for login in node["base"]["users"]:
          home=home,
          shell=item.get("shell", "/bin/bash"),
          comment=item.get("comment"),
-         groups=list(item.get("groups", [])),
          manage_home=True)
+    # Chef's user has no groups property: membership is each group's, appended to.
+    for extra in item.get("groups", []):
+        group(extra, members=[login], append=True)
     directory(f"{home}/.ssh", owner=login, group=login, mode="0700")
     file(f"{home}/.ssh/authorized_keys",
          content="".join(f"{key.strip()}\n" for key in item.get("ssh_keys", [])),
