@@ -31,6 +31,10 @@ SYSTEMD_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
 # compiles Docker's default profile for every start and exec (~30 ms and ~20 ms here), and it
 # can only refuse what production allows; with SYS_ADMIN it adds no barrier (decision 63).
 SYSTEMD_SECURITY = ["seccomp=unconfined"]
+# The loopback has ::1, as on a Debian host: Docker turns IPv6 off in containers on an IPv4
+# network, and a daemon whose packaged config listens on ::1 (trixie's memcached) then
+# fails at boot, which no production host sees (decision 68).
+NODE_SYSCTLS = {"net.ipv6.conf.lo.disable_ipv6": "0"}
 STOP_SIGNAL = "SIGRTMIN+3"
 
 StreamFn = Callable[[str], None]
@@ -201,7 +205,8 @@ class DockerBackend(DockerImageOps):
             container = self.client.containers.run(
                 image, name=container_name, hostname=hostname, detach=True, labels=labels,
                 tmpfs=tmpfs, cap_add=list(SYSTEMD_CAPS), stop_signal=STOP_SIGNAL,
-                security_opt=list(SYSTEMD_SECURITY), network=network,
+                security_opt=list(SYSTEMD_SECURITY), sysctls=dict(NODE_SYSCTLS),
+                network=network,
                 networking_config={network: self.api.create_endpoint_config(aliases=aliases)},
                 environment={"container": "docker"}, **kwargs)
             container.reload()

@@ -106,3 +106,11 @@ def test_service_keeps_the_loaded_unit_until_systemd_reloads_as_chef(box):
         assert rc != 0, "a reload does not start a stopped service"
     finally:
         box.exec("box-1", f"systemctl stop probe; rm -f {unit}; systemctl daemon-reload")
+
+
+def test_the_node_loopback_has_ipv6_as_a_debian_host(box):
+    """Debian hosts have ::1 on lo; Docker turns IPv6 off in containers on an IPv4 network,
+    so a packaged daemon listening on ::1 (trixie's memcached) would fail only here."""
+    inet6 = sh(box, "cat /proc/net/if_inet6")
+    assert any(line.split()[0] == "0" * 31 + "1" and line.split()[-1] == "lo"
+               for line in inet6.splitlines()), inet6

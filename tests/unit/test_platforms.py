@@ -111,6 +111,7 @@ def test_run_node_passes_the_flags_of_the_detected_version(monkeypatch):
         assert seen["volumes"] == cgroup_flags(v2)["volumes"]
         assert seen.get("cgroupns") == ("host" if v2 else None)
         assert seen["security_opt"] == ["seccomp=unconfined"]  # decision 63
+        assert seen["sysctls"] == {"net.ipv6.conf.lo.disable_ipv6": "0"}  # decision 68
         assert seen["cap_add"] == ["SYS_ADMIN", "SYS_PTRACE"]
 
 
