@@ -175,8 +175,9 @@ def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, An
     Facts are this machine's, with hostname/fqdn = the node name (as in the cluster), deep-
     merged with `automatic`. Returns [{"resource", "action", "properties"}] in run order
     (templates carry their rendered "content"; so does every file resource whose path starts
-    with one of `contents_under`, as text, or None when unknown). Raises RecipeError (an AgentError) when a
-    recipe, a resource declaration, a notification target or a template is wrong.
+    with one of `contents_under`, as text, or None when unknown). Raises RecipeError (an
+    AgentError) when a recipe, a resource declaration, a notification target or a template
+    is wrong.
     """
     facts = ohai.collect(server_url)
     facts.update(hostname=node_name, fqdn=node_name, domain="")
