@@ -26,6 +26,9 @@ class User(Resource):
     properties = {"uid": None, "gid": None, "home": None, "shell": None,
                   "manage_home": False, "system": False, "comment": None}
 
+    def validate(self) -> None:
+        self.check_booleans("manage_home", "system")
+
     def action_create(self) -> bool:
         entry = _getent(self, "passwd", self.name)
         if entry is None:

@@ -173,6 +173,10 @@ class Directory(_Managed):
     default_action = "create"
     properties = {"owner": None, "group": None, "mode": None, "recursive": False}
 
+    def validate(self) -> None:
+        super().validate()
+        self.check_booleans("recursive")
+
     def action_create(self) -> bool:
         path = Path(self.name)
         uid, gid = self.ids()
@@ -180,7 +184,7 @@ class Directory(_Managed):
         if path.is_symlink() or (path.exists() and not path.is_dir()):
             raise self.fail(f"{path} exists and is not a directory")
         if not path.exists():
-            recursive = self.props["recursive"] is True
+            recursive = self.props["recursive"]
             ancestor = next((p for p in path.parents if p.exists()), Path("/"))
             if (not recursive and not path.parent.is_dir()) or not ancestor.is_dir():
                 raise self.fail(f"Parent directory {path.parent} does not exist, cannot "
@@ -197,7 +201,7 @@ class Directory(_Managed):
             return False
         if path.is_symlink() or not path.is_dir():
             raise self.fail(f"{path} is not a directory")
-        if self.props["recursive"] is True:
+        if self.props["recursive"]:
             shutil.rmtree(path)
         else:
             try:

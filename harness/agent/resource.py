@@ -126,6 +126,14 @@ class Resource:
         """True while property `name` holds a lazy value that has not been resolved."""
         return name in self.lazy_props
 
+    def check_booleans(self, *names: str) -> None:
+        """Chef types these properties [TrueClass, FalseClass]: anything else (a "yes", a 1)
+        is refused at declaration instead of being read as one or the other."""
+        for name in names:
+            value = self.props[name]
+            if not self.pending(name) and not isinstance(value, bool):
+                raise self.fail(f"{name} must be True or False, not {value!r}")
+
     def resolve_lazy(self) -> None:
         """Replace lazy property values by their values, then validate them like declared
         ones. Called before the resource's first action (guards may read properties)."""

@@ -167,6 +167,15 @@ def test_directory_is_not_recursive_by_default_as_chef(tmp_path):
     assert (tmp_path / "full" / "f").exists()
 
 
+@pytest.mark.parametrize("value", ["yes", "false", 1, None])
+def test_directory_recursive_is_a_boolean_as_chef(value):
+    """`property :recursive, [ TrueClass, FalseClass ]`: a string or a number is refused at
+    declaration, not read as true or false."""
+    ctx, _ = context()
+    with pytest.raises(ResourceFailure, match=f"recursive must be True or False, not {value!r}"):
+        Directory(ctx, "/srv/x", recursive=value)
+
+
 def test_directory_recursive_under_a_file_fails_by_name(tmp_path):
     ctx, _ = context()
     (tmp_path / "file").write_text("x")

@@ -214,6 +214,14 @@ def test_user_defaults_are_chefs():
         User(ctx, "ops", groups=["sudo"])
 
 
+@pytest.mark.parametrize("prop", ["manage_home", "system"])
+def test_user_boolean_properties_refuse_other_values(prop):
+    """lib/chef/resource/user.rb types manage_home and system [TrueClass, FalseClass]."""
+    ctx, _ = context()
+    with pytest.raises(ResourceFailure, match=f"{prop} must be True or False, not 'yes'"):
+        User(ctx, "ops", **{prop: "yes"})
+
+
 def test_user_up_to_date_and_drift():
     run = FakeRunner().when(["getent", "passwd"], out="ops:x:1500:1500::/home/ops:/bin/bash\n")
     ctx, _ = context(run=run)
