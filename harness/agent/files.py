@@ -185,8 +185,9 @@ class Directory(_Managed):
             raise self.fail(f"{path} exists and is not a directory")
         if not path.exists():
             recursive = self.props["recursive"]
-            ancestor = next((p for p in path.parents if p.exists()), Path("/"))
-            if (not recursive and not path.parent.is_dir()) or not ancestor.is_dir():
+            parent = (next((p for p in path.parents if p.exists()), Path("/")) if recursive
+                      else path.parent)  # the nearest existing one, or the parent itself
+            if not parent.is_dir():
                 raise self.fail(f"Parent directory {path.parent} does not exist, cannot "
                                 f"create {path}")
             path.mkdir(parents=recursive, mode=0o755 if self.mode is None else self.mode)

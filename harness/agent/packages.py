@@ -4,7 +4,7 @@ from __future__ import annotations
 import glob
 
 from .resource import Resource
-from .systemd import ENABLED, unit_status
+from .systemd import ENABLED, run_systemctl, unit_status
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"}
 APT_OPTS = ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
@@ -111,9 +111,7 @@ class Service(Resource):
         return self.props["service_name"] or self.name
 
     def systemctl(self, verb: str) -> None:
-        self.ctx.step(f"systemctl {verb} {self.unit}")
-        result = self.command(["systemctl", "--system", verb, self.unit],
-                              f"systemctl {verb} {self.unit}")
+        result = run_systemctl(self, verb, self.unit)
         for line in result.err.splitlines():
             if "changed on disk" in line:  # the loaded unit is not the file: say so
                 self.ctx.step(line.strip())

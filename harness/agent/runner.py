@@ -204,10 +204,10 @@ def _describe(res: Resource, contents_under: tuple[str, ...]) -> dict[str, Any]:
     """res.describe(), plus the text a file resource under `contents_under` writes."""
     props = res.describe()
     content = getattr(res, "content", None)
-    if contents_under and res.name.startswith(contents_under) and callable(content):
+    if ("content" not in props and contents_under and res.name.startswith(contents_under)
+            and callable(content)):  # templates and files describe theirs already
         data = content()
-        props.setdefault("content", data.decode("utf-8", "replace")
-                         if isinstance(data, bytes) else data)
+        props["content"] = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     return props
 
 

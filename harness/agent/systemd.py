@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import fileutil
+from . import fileutil, shell
 from .resource import Context, Resource
 
 UNIT_DIR = "/etc/systemd/system"
@@ -36,6 +36,12 @@ def unit_status(ctx: Context, unit: str) -> dict[str, str]:
                       "-p", "ActiveState", unit])
     pairs = (line.strip().partition("=") for line in result.out.splitlines())
     return {key: value for key, _, value in pairs if key}
+
+
+def run_systemctl(res: Resource, verb: str, unit: str) -> shell.Completed:
+    """`systemctl --system VERB UNIT` as a step that must succeed (service and systemd_unit)."""
+    res.ctx.step(f"systemctl {verb} {unit}")
+    return res.command(["systemctl", "--system", verb, unit], f"systemctl {verb} {unit}")
 
 
 def to_ini(content: Any) -> str:
@@ -81,8 +87,7 @@ class SystemdUnit(Resource):
         return unit_status(self.ctx, self.unit)
 
     def systemctl(self, verb: str) -> None:
-        self.ctx.step(f"systemctl {verb} {self.unit}")
-        self.command(["systemctl", "--system", verb, self.unit], f"systemctl {verb} {self.unit}")
+        run_systemctl(self, verb, self.unit)
 
     def daemon_reload(self) -> None:
         if self.props["triggers_reload"]:
