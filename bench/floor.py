@@ -25,6 +25,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +36,7 @@ from harness.nodes.engine import ensure_engine  # noqa: E402
 from harness.nodes.labels import SESSION, node_labels  # noqa: E402
 from harness.nodes.ramdisk import RAM_DIRS  # noqa: E402
 
+T = TypeVar("T")
 STEPS = ("network", "start", "boot", "exec_true", "python_start", "removal")
 
 
@@ -46,7 +48,7 @@ def default_image(backend: DockerBackend) -> str:
     return "harness/base:bookworm"
 
 
-def timed(fn, *args):  # type: ignore[no-untyped-def]
+def timed(fn: Callable[..., T], *args: Any) -> tuple[float, T]:
     started = time.monotonic()
     result = fn(*args)
     return time.monotonic() - started, result
