@@ -63,6 +63,80 @@ class Cookbook:
         """How error messages name one of its files."""
         return f"{self.name}/{path}"
 
+    def preferred(self, node: Any, segment: str, name: str | list[str]) -> str | None:
+        """The most specific of its files for this node (cookbook_version.rb
+        find_preferred_manifest_record), or None."""
+        return next((p for p in preferences_for_path(node, segment, name) if p in self.paths),
+                    None)
+
+    def not_found(self, node: Any, segment: str, name: str | list[str]) -> str:
+        """cookbook_version.rb preferred_manifest_record's FileNotFound message."""
+        if isinstance(name, list):
+            places = [f"  {_join(segment, n)}" for n in name]
+        else:
+            fqdn, platform, version = (_text(node, k) for k in ("fqdn", "platform",
+                                                                  "platform_version"))
+            places = [f"  {segment}/host-{fqdn}/{name}",
+                      f"  {segment}/{platform}-{version}/{name}",
+                      f"  {segment}/{platform}/{name}", f"  {segment}/default/{name}",
+                      f"  {segment}/{name}"]
+        text = (f"Cookbook '{self.name}' ({self.version}) does not contain a file at any of "
+                "these locations:\n" + "\n".join(places))
+        present = [f["path"] for f in self.manifest.get("files", [])
+                   if f["path"].startswith(segment + "/")]
+        if present:
+            text += "\n\nThis cookbook _does_ contain: ['" + "','".join(present) + "']"
+        return text
+
+
+def _text(node: Any, key: str) -> str:
+    """node[key] as Ruby interpolates it (nil is "")."""
+    value = _attr(node, key)
+    return "" if value is None else str(value)
+
+
+def _attr(node: Any, key: str) -> Any:
+    """node[key], or None (no node, no attribute)."""
+    return node.get(key) if node is not None else None
+
+
+def _set(value: Any) -> bool:
+    """Ruby truthiness: only nil and false are false ("" is true)."""
+    return value is not None and value is not False
+
+
+def _join(*parts: str) -> str:
+    """Ruby's File.join: one separator between parts."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.rstrip("/") + "/" + part.lstrip("/")
+    return out
+
+
+def preferences_for_path(node: Any, segment: str, name: str | list[str]) -> list[str]:
+    """chef/chef lib/chef/cookbook_version.rb preferences_for_path, for files and templates:
+    host-<fqdn>/, <platform>-<version>/ for each version prefix ("12.8", "12"),
+    <platform>/, default/, then the segment's root. A list of names is tried as it is, in
+    order, with no specificity. Platform falls back to node["os"], the version to
+    os_version, then os_release (platform/provider_mapping.rb find_platform_and_version);
+    when either is missing, neither is searched."""
+    if isinstance(name, list):
+        return [_join(segment, n) for n in name]
+    platform = next((v for v in (_attr(node, "platform"), _attr(node, "os")) if _set(v)), None)
+    version = next((v for v in (_attr(node, "platform_version"), _attr(node, "os_version"),
+                                _attr(node, "os_release")) if _set(v)), None)
+    if platform is None or version is None:
+        platform, version = "/unknown_platform/", "/unknown_platform_version/"
+    parts = str(version).split(".")
+    while parts and not parts[-1]:           # Ruby's split drops trailing empty fields
+        parts.pop()
+    versions = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    fqdn = _attr(node, "fqdn")
+    relative = ([_join(f"host-{'' if fqdn is None else fqdn}", name)]
+                + [_join(f"{platform}-{v}", name) for v in versions]
+                + [_join(str(platform), name), _join("default", name), name])
+    return [_join(segment, r) for r in relative]
+
 
 def fetch_cookbooks(api: Api, versions: dict[str, str], cache: FileCache,
                     log: Callable[[str], None]) -> dict[str, Cookbook]:

@@ -1,4 +1,5 @@
-"""File-like resources: file, cookbook_file, template, directory, link."""
+"""File-like resources: file, cookbook_file, template, directory, link (their shared
+behaviour is in managed.py, the disk work in fileutil.py)."""
 from __future__ import annotations
 
 import os
@@ -8,110 +9,70 @@ from pathlib import Path
 from typing import Any
 
 from . import fileutil
-from .resource import Resource
-from .templates import render_template
+from .managed import FileResource, Securable
+from .templates import erb_hint, render_template
 
 
-class _Managed(Resource):
-    """Common owner/group/mode handling; subclasses say what the content is."""
-
-    def validate(self) -> None:
-        if not os.path.isabs(self.name):
-            raise self.fail("path must be absolute")
-        self.mode = None
-        if self.pending("mode"):
-            return
-        try:
-            self.mode = fileutil.parse_mode(self.props.get("mode"))
-        except ValueError as exc:
-            raise self.fail(str(exc)) from None
-
-    def ids(self) -> tuple[int | None, int | None]:
-        try:
-            return fileutil.uid_of(self.props.get("owner")), fileutil.gid_of(self.props.get("group"))
-        except ValueError as exc:
-            raise self.fail(str(exc)) from None
-
-    def content(self) -> bytes | None:
-        return None
-
-    def report(self, changes: list[str]) -> bool:
-        for change in changes:
-            self.ctx.step(change)
-        return bool(changes)
-
-    def would_change(self, action: str) -> bool:
-        """Read-only answer for `notifies ... :before`: compare content, mode and owner."""
-        if action == "delete":
-            return os.path.lexists(self.name)
-        if action == "create_if_missing" and os.path.lexists(self.name):
-            return False
-        if action not in ("create", "create_if_missing"):
-            return super().would_change(action)
-        uid, gid = self.ids()
-        return fileutil.differs(Path(self.name), self.content(), self.mode, uid, gid)
-
-    def action_create(self) -> bool:
-        uid, gid = self.ids()
-        try:
-            changes = fileutil.ensure_file(Path(self.name), self.content(), self.mode, uid, gid,
-                                           diff=not self.props.get("sensitive"))
-        except ValueError as exc:
-            raise self.fail(str(exc)) from None
-        return self.report(changes)
-
-    def action_create_if_missing(self) -> bool:
-        if os.path.lexists(self.name):
-            return False
-        return self.action_create()
-
-    def action_delete(self) -> bool:
-        path = Path(self.name)
-        if path.is_dir() and not path.is_symlink():
-            raise self.fail("is a directory; use directory(..., action='delete')")
-        if not os.path.lexists(path):
-            return False
-        path.unlink()
-        return self.report([f"delete {path}"])
-
-
-class File(_Managed):
+class File(FileResource):
     kind = "file"
     actions = ("create", "create_if_missing", "delete", "touch")
     default_action = "create"
     properties = {"content": None, "owner": None, "group": None, "mode": None,
-                  "sensitive": False}
+                  "sensitive": False, **FileResource.FILE_PROPERTIES}
+
+    def validate(self) -> None:
+        """resource/file.rb `property :content, [ String, nil ]`: refused at declaration
+        (bytes are our String too: Ruby's binary strings)."""
+        super().validate()
+        value = self.props["content"]
+        if not self.pending("content") and not isinstance(value, (str, bytes, type(None))):
+            raise self.fail("Property content must be one of: String, nil!  You passed "
+                            f"{fileutil.ruby_inspect(value)}.")
 
     def content(self) -> bytes | None:
         value = self.props["content"]
-        if value is None or isinstance(value, bytes):
-            return value
-        return str(value).encode()
+        return value.encode() if isinstance(value, str) else value
 
     def action_touch(self) -> bool:
-        """Like Chef: create if needed, then bump the mtime (always a change)."""
-        self.action_create()
+        """Like Chef: create if needed (no symlink sanity check: :touch does not assert it),
+        then bump the mtime (always a change)."""
+        self.converge(sane_symlink=False)
         os.utime(self.name)
         return True
 
 
-class CookbookFile(_Managed):
+class CookbookFile(FileResource):
     kind = "cookbook_file"
     actions = ("create", "create_if_missing", "delete")
     default_action = "create"
     properties = {"source": None, "cookbook": None, "owner": None, "group": None, "mode": None,
-                  "sensitive": False}
+                  "sensitive": False, **FileResource.FILE_PROPERTIES}
+
+    def validate(self) -> None:
+        """resource/cookbook_file.rb `property :source, [ String, Array ]`."""
+        super().validate()
+        value = self.props["source"]
+        if not self.pending("source") and not isinstance(value, (str, list, type(None))):
+            raise self.fail("Property source must be one of: String, Array!  You passed "
+                            f"{fileutil.ruby_inspect(value)}.")
+
+    def source(self) -> str | list[str]:
+        value = self.props["source"]
+        return [str(v) for v in value] if isinstance(value, list) else \
+            value or os.path.basename(self.name)
 
     def source_path(self) -> tuple[Any, str]:
+        """The most specific file for this node (cookbook_version.rb preferences_for_path):
+        files/host-FQDN/, files/PLATFORM-VERSION.../, files/PLATFORM/, files/default/, then
+        files/; a list `source` is tried in order, as given."""
         name = self.props["cookbook"] or self.cookbook
         book = self.ctx.cookbooks.get(name) if name else None
         if book is None:
             raise self.fail(f"cookbook {name!r} is not part of this run")
-        source = self.props["source"] or os.path.basename(self.name)
-        for candidate in (f"files/{source}", f"files/default/{source}"):
-            if book.has(candidate):
-                return book, candidate
-        raise self.fail(f"cookbook {name} has no files/{source}")
+        path = book.preferred(self.ctx.node, "files", self.source())
+        if path is None:
+            raise self.fail(book.not_found(self.ctx.node, "files", self.source()))
+        return book, path
 
     def content(self) -> bytes:
         book, path = self.source_path()
@@ -121,33 +82,52 @@ class CookbookFile(_Managed):
     def describe(self) -> dict[str, Any]:
         props = super().describe()
         book, path = self.source_path()
-        props.update(cookbook=book.name, source=props["source"] or os.path.basename(self.name),
-                     source_path=book.label(path))
+        props.update(cookbook=book.name, source=self.source(), source_path=book.label(path))
         return props
 
 
-class Template(_Managed):
+class Template(FileResource):
     kind = "template"
     actions = ("create", "create_if_missing", "delete")
     default_action = "create"
     properties = {"source": None, "cookbook": None, "variables": {}, "owner": None,
-                  "group": None, "mode": None, "sensitive": False}
+                  "group": None, "mode": None, "sensitive": False,
+                  **FileResource.FILE_PROPERTIES}
 
     def validate(self) -> None:
         super().validate()
         variables = self.props["variables"]
         if not self.pending("variables") and not isinstance(variables, (dict, type(None))):
             raise self.fail(f"variables must be a dict, got {type(variables).__name__}")
+        value = self.props["source"]
+        if not self.pending("source") and not isinstance(value, (str, list, type(None))):
+            raise self.fail("Property source must be one of: String, Array!  You passed "
+                            f"{fileutil.ruby_inspect(value)}.")
 
-    def render(self) -> str:
+    def source(self) -> str | list[str]:
+        value = self.props["source"]
+        return [str(v) for v in value] if isinstance(value, list) else \
+            value or os.path.basename(self.name) + ".j2"
+
+    def book(self) -> Any:
         name = self.props["cookbook"] or self.cookbook
         book = self.ctx.cookbooks.get(name) if name else None
         if book is None:
             raise self.fail(f"cookbook {name!r} is not part of this run")
-        source = self.props["source"] or os.path.basename(self.name) + ".j2"
+        return book
+
+    def check_source(self) -> None:
+        """provider/template.rb asserts for :create and :create_if_missing that the source
+        is found (the template finder: cookbook file specificity), without rendering it."""
+        book = self.book()
+        if book.preferred(self.ctx.node, "templates", self.source()) is None:
+            raise self.fail(book.not_found(self.ctx.node, "templates", self.source())
+                            + erb_hint(book, self.source(), self.ctx.node))
+
+    def render(self) -> str:
         try:
-            return render_template(book, source, self.ctx.node, self.props["variables"] or {},
-                                   self.ctx.state)
+            return render_template(self.book(), self.source(), self.ctx.node,
+                                   self.props["variables"] or {}, self.ctx.state)
         except ValueError as exc:
             raise self.fail(str(exc)) from None
 
@@ -156,13 +136,12 @@ class Template(_Managed):
 
     def describe(self) -> dict[str, Any]:
         props = super().describe()
-        props.update(cookbook=self.props["cookbook"] or self.cookbook,
-                     source=self.props["source"] or os.path.basename(self.name) + ".j2",
+        props.update(cookbook=self.props["cookbook"] or self.cookbook, source=self.source(),
                      content=self.render())
         return props
 
 
-class Directory(_Managed):
+class Directory(Securable):
     """directory, as chef/chef lib/chef/resource/directory.rb and provider/directory.rb:
     `recursive` defaults to false, so a missing parent fails the run ("Parent directory P
     does not exist, cannot create D") unless the recipe asks for recursive=True; delete
@@ -212,14 +191,23 @@ class Directory(_Managed):
         return self.report([f"delete directory {path}"])
 
 
-class Link(_Managed):
+class Link(Securable):
     kind = "link"
     actions = ("create", "delete")
     default_action = "create"
     properties = {"to": None, "link_type": "symbolic", "owner": None, "group": None}
+    principal_regex_text = f"[{Securable.principal_regex_text}]"  # link.rb: regex: [[ ... ]]
 
     def validate(self) -> None:
+        """resource/link.rb: owner and group are typed [String, Integer] (Securable's on
+        files are untyped: a bad value fails at converge there)."""
         super().validate()
+        for name in ("owner", "group"):
+            value = self.props[name]
+            if not self.pending(name) and value is not None and (
+                    isinstance(value, bool) or not isinstance(value, (str, int))):
+                raise self.fail(f"Property {name} must be one of: String, Integer!  You passed "
+                                f"{fileutil.ruby_inspect(value)}.")
         if not self.pending("to") and not self.props["to"] and "create" in self.action_list:
             raise self.fail("link needs to=")
         link_type = self.props["link_type"]
@@ -265,11 +253,26 @@ class Link(_Managed):
         os.link(to, path)
         return self.report([f"hard link {path} -> {to}"])
 
+    def current(self) -> tuple[str, str | None]:
+        """provider/link.rb load_current_resource: (link_type, to) of what is at the path. A
+        symlink is :symbolic with its target; anything else that exists is :hard, with `to`
+        when it is the same inode as `to` (Chef compares st_ino only), else ""."""
+        path, to = Path(self.name), self.props["to"]
+        if path.is_symlink():
+            return "symbolic", os.readlink(path)
+        if not os.path.exists(path):
+            return "hard", None
+        same = bool(to) and os.path.exists(to) and os.stat(path).st_ino == os.stat(to).st_ino
+        return "hard", str(to) if same else ""
+
     def action_delete(self) -> bool:
-        path = Path(self.name)
-        if not os.path.lexists(path):
+        """provider/link.rb: the :delete requirement, then delete when something is there."""
+        path, link_type = Path(self.name), self.props["link_type"]
+        current_type, current_to = self.current()
+        if current_to is not None and not (current_type == link_type and (
+                current_type == "symbolic" or current_to != "")):
+            raise self.fail(f"Cannot delete {self.key} at {self.name}! Not a {link_type} link.")
+        if current_to is None:
             return False
-        if not path.is_symlink() and self.props["link_type"] == "symbolic":
-            raise self.fail(f"{path} is not a symbolic link")
         path.unlink()
         return self.report([f"delete link {path}"])

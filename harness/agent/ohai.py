@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import struct
@@ -41,8 +42,56 @@ def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict[st
         "kernel": {"name": uname.system, "release": uname.release, "machine": uname.machine},
         "cpu": {"total": os.cpu_count() or 1},
         "memory": memory(root / "proc/meminfo"),
+        "virtualization": virtualization(root),
     }
     return facts
+
+
+CGROUP_CONTAINER = (re.compile(r"^\d+:[^:]*:/(lxc|docker)/.+$", re.M),
+                    re.compile(r"^\d+:[^:]*:/[^/]+/(lxc|docker)-?.+$", re.M))
+CGROUP_CONTAINERD = re.compile(r"^\d+:[^:]*:/[^/]+/(containerd)-?.+$", re.M)
+
+
+def virtualization(root: Path = Path("/")) -> dict[str, Any]:
+    """The container part of Ohai's linux virtualization plugin (chef/ohai
+    lib/ohai/plugins/linux/virtualization.rb), in its order: docker/podman hosts by their
+    command, containers from /proc/self/cgroup or PID 1's environment, and /.dockerenv or
+    /.dockerinit last ("regardless of what we found above"). Chef reads it: `docker?` is
+    `virtualization.systems.docker == "guest"` (the file resource's atomic_update). The
+    hypervisor part (DMI, cpuinfo, Xen, LXD...) is not done: nothing here reads it."""
+    virt: dict[str, Any] = {"systems": {}}
+
+    def found(system: str, role: str) -> None:
+        virt.update(system=system, role=role)
+        virt["systems"][system] = role
+
+    for command in ("docker", "podman"):
+        if root == Path("/") and shutil.which(command):
+            found(command, "host")
+    cgroup = _read(root / "proc/self/cgroup")
+    if cgroup is not None:
+        match = CGROUP_CONTAINER[0].search(cgroup) or CGROUP_CONTAINER[1].search(cgroup)
+        environ = _read(root / "proc/1/environ") or ""
+        if match:
+            found(match.group(1), "guest")
+        elif "container=lxc" in environ:
+            found("lxc", "guest")
+        elif "container=systemd-nspawn" in environ:
+            found("nspawn", "guest")
+        elif "container=podman" in environ:
+            found("podman", "guest")
+        elif CGROUP_CONTAINERD.search(cgroup):
+            found("docker", "guest")
+    if (root / ".dockerenv").exists() or (root / ".dockerinit").exists():
+        found("docker", "guest")
+    return virt
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
 
 
 def platform_version(os_release: dict[str, str], root: Path = Path("/")) -> str:

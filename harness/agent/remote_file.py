@@ -15,34 +15,59 @@ and compared, which gives the same result with more traffic.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .files import _Managed
+from .errors import ResourceFailure
+from .fileutil import ruby_inspect
+from .managed import FileResource
 
 TIMEOUT = 60
+SCHEME = re.compile(r"\A[A-Za-z][A-Za-z0-9+\-.]*:")      # an absolute URI has a scheme
+NETWORK_SHARE = re.compile(r"\A\\\\[A-Za-z0-9+\-.]+")     # fetcher.rb network_share?
 
 
-class RemoteFile(_Managed):
+def check_sources(value: Any, owner: str) -> None:
+    """resource/remote_file.rb validate_source, run by the `source` setter (so at
+    declaration, whatever the action): an empty list, or any entry that is not an absolute
+    URI (nor a Windows share), is refused with Chef's text."""
+    sources = _flatten(value)
+    if not sources:
+        raise ResourceFailure("remote_file has an empty source", owner)
+    for src in sources:
+        if not (isinstance(src, str) and (NETWORK_SHARE.match(src) or SCHEME.match(src))):
+            raise ResourceFailure(f"{ruby_inspect(src)} is not a valid `source` parameter for "
+                                  "remote_file. `source` must be an absolute URI or an array "
+                                  "of URIs.", owner)
+
+
+def _flatten(value: Any) -> list[Any]:
+    """Ruby's Array(source).flatten."""
+    if not isinstance(value, (list, tuple)):
+        return [value]
+    return [item for entry in value for item in _flatten(entry)]
+
+
+class RemoteFile(FileResource):
     kind = "remote_file"
     actions = ("create", "create_if_missing", "delete")
     default_action = "create"
     properties = {"source": None, "checksum": None, "owner": None, "group": None, "mode": None,
-                  "headers": {}, "sensitive": False}
+                  "headers": {}, "sensitive": False, **FileResource.FILE_PROPERTIES}
 
     def validate(self) -> None:
         super().validate()
-        if not self.pending("source") and not self.sources() \
-                and set(self.action_list) & {"create", "create_if_missing"}:
-            raise self.fail("remote_file needs source= (a URL or a list of mirrors)")
+        if not self.pending("source") and self.props["source"] is not None:
+            check_sources(self.props["source"], self.key)
         self._fetched: bytes | None = None
 
     def sources(self) -> list[str]:
         value = self.props["source"]
-        return [] if not value else [value] if isinstance(value, str) else [str(v) for v in value]
+        return [] if value is None else [str(v) for v in _flatten(value)]
 
     def current_checksum(self) -> str | None:
         path = Path(self.name)
@@ -56,7 +81,12 @@ class RemoteFile(_Managed):
     def download(self) -> bytes:
         """The first source that answers; the error of the last one when none does."""
         failure = ""
+        if not self.sources():     # Chef: unset, `source` is [] and the fetch fails
+            raise self.fail("remote_file needs source= (a URL or a list of mirrors)")
         for url in self.sources():
+            if NETWORK_SHARE.match(url):
+                raise self.fail("Fetching the file on a network share is supported only on the "
+                                f"Windows platform. Please change your source: {url}")
             started = time.monotonic()
             self.ctx.step(f"download {url}")
             request = urllib.request.Request(url, headers={

@@ -50,13 +50,28 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 COMPILED = _CompiledTemplates()
 
 
-def environment(book: Any, state: dict[str, Any]) -> jinja2.Environment:
-    """One Jinja environment per cookbook per run; templates may include their siblings."""
+EXACT = "\0"   # a template name that is a path under templates/ as given (a list source)
+
+
+def environment(book: Any, state: dict[str, Any], node: Any = None) -> jinja2.Environment:
+    """One Jinja environment per cookbook per run; templates may include their siblings.
+
+    A name is found as Chef's template finder finds one (also for a partial):
+    cookbook_version.rb preferences_for_path, templates/host-FQDN/NAME,
+    templates/PLATFORM-VERSION.../NAME, templates/PLATFORM/NAME, templates/default/NAME,
+    then templates/NAME. The run's node is fixed, so the environment can keep it.
+    """
     cache = state.setdefault("jinja", {})
     if book.name not in cache:
         def load(name: str) -> tuple[str, str, Any] | None:
-            path = f"templates/{name}"
-            if name.endswith(".erb") or not book.has(path):   # ERB would render as plain text
+            if name.endswith(".erb"):            # ERB would render as plain text
+                return None
+            if name.startswith(EXACT):
+                path: str | None = f"templates/{name[len(EXACT):]}"
+                path = path if book.has(path) else None
+            else:
+                path = book.preferred(node, "templates", name)
+            if path is None:
                 return None
             return book.read(path).decode("utf-8"), book.label(path), lambda: True
         cache[book.name] = _Environment(
@@ -66,30 +81,43 @@ def environment(book: Any, state: dict[str, Any]) -> jinja2.Environment:
     return env
 
 
-def render_template(book: Any, source: str, node: Any, variables: dict[str, Any],
+def render_template(book: Any, source: str | list[str], node: Any, variables: dict[str, Any],
                     state: dict[str, Any]) -> str:
-    """Render templates/<source> with `node` and the variables; ValueError names file:line."""
-    env = environment(book, state)
+    """Render the template `source` names (a list: the first of them found, as given, as
+    Chef's finder does) with `node` and the variables; ValueError names file:line."""
+    env = environment(book, state, node)
+    if isinstance(source, list):
+        found = next((s for s in source if book.has(f"templates/{s}")), None)
+        if found is None or found.endswith(".erb"):
+            raise ValueError(book.not_found(node, "templates", source)
+                             + erb_hint(book, source, node))
+        name = EXACT + found
+    else:
+        name = source
     try:
-        template = env.get_template(source)
+        template = env.get_template(name)
         return template.render({"node": node, **variables})
     except jinja2.TemplateNotFound as exc:
-        raise ValueError(f"cookbook {book.name} has no templates/{exc.name}"
-                         + _erb_hint(book, str(exc.name))) from None
+        missing = str(exc.name)
+        raise ValueError(book.not_found(node, "templates", missing)
+                         + erb_hint(book, missing, node)) from None
     except jinja2.TemplateSyntaxError as exc:
-        where = exc.filename or book.label(f"templates/{source}")
+        where = exc.filename or book.label(f"templates/{name.lstrip(EXACT)}")
         raise ValueError(f"{where}:{exc.lineno}: syntax error: {exc.message}") from None
     except Exception as exc:  # anything a template expression raises
-        where = _template_frame(sys.exc_info()[2], book) or book.label(f"templates/{source}")
+        where = (_template_frame(sys.exc_info()[2], book)
+                 or book.label(f"templates/{name.lstrip(EXACT)}"))
         raise ValueError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
-def _erb_hint(book: Any, name: str) -> str:
+def erb_hint(book: Any, source: str | list[str], node: Any) -> str:
     """Chef renders templates/NAME.erb; we render Jinja2 only, and say so when that is why."""
-    stem = name[:-3] if name.endswith(".j2") else name.removesuffix(".erb")
-    for rel in (f"templates/{stem}.erb", f"templates/default/{stem}.erb"):
-        if book.has(rel):
-            return f" (only {rel}: ERB templates are not rendered, port it to Jinja2)"
+    for name in source if isinstance(source, list) else [source]:
+        stem = name[:-3] if name.endswith(".j2") else name.removesuffix(".erb")
+        rel = book.preferred(node, "templates", [stem + ".erb"] if isinstance(source, list)
+                             else stem + ".erb")
+        if rel is not None:
+            return f"\n(only {rel}: ERB templates are not rendered, port it to Jinja2)"
     return ""
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +21,17 @@ def server() -> Iterator[ConfigServer]:
 def client(server: ConfigServer) -> Client:
     """The admin client of `server`."""
     return Client(server.url, server.admin_token)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def chef_file_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The agent's file resources keep Chef's backups of replaced and deleted files under
+    /var/chef/backup and refused `verify` content under /var/chef/cache (harness/agent/
+    backup.py): unit tests that converge files on tmp paths keep them in a temp dir instead
+    of the host's /var/chef. A test that checks them reads these paths from the module."""
+    from harness.agent import backup
+    root = tmp_path_factory.mktemp("chef")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backup, "FILE_BACKUP_PATH", str(root / "backup"))
+        patch.setattr(backup, "FILE_CACHE_PATH", str(root / "cache"))
+        yield root

@@ -70,5 +70,7 @@ def test_shell_run_captures_and_never_raises(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 def test_shell_run_as_another_user():
-    done = shell.run("id -un; echo $HOME", user="nobody")
-    assert done.out.split() == ["nobody", "/nonexistent"]
+    """mixlib-shellout without login (lib/mixlib/shellout/unix.rb set_user): only the uid
+    changes; the group, supplementary groups and HOME stay the agent's."""
+    done = shell.run("id -un; id -g; echo $HOME", user="nobody")
+    assert done.out.split() == ["nobody", str(os.getgid()), os.environ["HOME"]]

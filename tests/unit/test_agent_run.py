@@ -183,8 +183,11 @@ def test_cli_converge_failure_exits_1_with_failed_line(tmp_path, monkeypatch, ca
     assert cli.main(["converge", *argv, "--json"]) == 1
     captured = capsys.readouterr()
     last = captured.err.strip().splitlines()[-1]
-    assert last == (f"FAILED: template[{tmp_path / 'conf'}]: cookbook app has no "
-                    "templates/missing.j2 (declared at app/recipes/default.py:1)")
+    assert last == (f"FAILED: template[{tmp_path / 'conf'}]: Cookbook 'app' (1.0.0) does not "
+                    "contain a file at any of these locations: | templates/host-web-1.example.com"
+                    "/missing.j2 | templates/-/missing.j2 | templates//missing.j2 | templates/"
+                    "default/missing.j2 | templates/missing.j2 (declared at "
+                    "app/recipes/default.py:1)")
     report = json.loads(captured.out.strip().splitlines()[-1])
     assert report["status"] == "failure" and api.posts[0][0] == "/reports/nodes/web-1/runs"
 

@@ -162,7 +162,9 @@ def test_why_run_fails_on_a_computed_source_that_exists_only_as_erb(tmp_path) ->
         admin.put("/nodes/web-1", {"name": "web-1", "chef_environment": "production",
                                    "run_list": ["role[web]"]})
         token = admin.post("/clients", {"name": "web-1"})["token"]
-        with pytest.raises(RecipeError, match=r"template\[.*legacy\.conf\]: cookbook web has "
-                           r"no templates/legacy\.conf\.j2 \(only templates/legacy\.conf\.erb: ERB"):
+        with pytest.raises(RecipeError, match=r"(?s)template\[.*legacy\.conf\]: Cookbook 'web' "
+                           r"\(.*\) does not contain a file at any of these locations:.*"
+                           r"  templates/legacy\.conf\.j2\n.*"
+                           r"\(only templates/legacy\.conf\.erb: ERB"):
             why_run(server.url, token, "web-1", secret=SECRET)
         admin.close()
