@@ -7,7 +7,8 @@ Notifications fire only when the notifying resource changed: `immediately` right
 `delayed` once at the end of the run (each (action, resource) pair at most once), `before`
 ahead of it when it would change (Chef's Runner#run_action: a forced why-run first).
 A failing action is tried again `retries` times, `retry_delay` seconds apart, guards
-included, unless `ignore_failure` is set (Chef's Resource#run_action).
+included, unless `ignore_failure` is set (Chef's Resource#run_action). A failure still runs
+the delayed notifications queued so far before the run fails (Chef's Runner#converge).
 """
 from __future__ import annotations
 
@@ -18,6 +19,23 @@ from .errors import AgentError, ResourceFailure
 from .resource import Context, Resource
 
 Listener = tuple[str, Resource, str]   # (action, target, timing)
+
+
+class MultipleFailures(ResourceFailure):
+    """A run that failed more than once: a resource and delayed notifications, or several
+    delayed notifications (Chef's Exceptions::MultipleFailures: "Multiple failures
+    occurred:", one line per failure). `resource` is the first failure's, so the report
+    names it; the message lists them all, each with where it was declared."""
+
+    def __init__(self, failures: list[tuple[str, BaseException]]) -> None:
+        lines = ["Multiple failures occurred:"]
+        for where, exc in failures:
+            resource = getattr(exc, "resource", None) or "recipe"
+            declared = getattr(exc, "defined_at", None)
+            lines.append(f"* {resource} failed in {where}: {exc}"
+                         + (f" (declared at {declared})" if declared else ""))
+        super().__init__("\n".join(lines), getattr(failures[0][1], "resource", None))
+        self.failures = [exc for _, exc in failures]
 
 
 class Converger:
@@ -73,18 +91,39 @@ class Converger:
                                   f"{target.key} ({', '.join(target.actions)})", owner.key)
 
     def run(self) -> None:
-        """Converge everything; raises ResourceFailure naming the first failing resource."""
+        """Converge everything, then the delayed notifications; raises ResourceFailure naming
+        the first failing resource.
+
+        As Chef's Runner#converge (lib/chef/runner.rb): when a resource fails, the queued
+        delayed notifications still run before the failure is raised (`rescue Exception =>
+        e; run_delayed_notifications(e)`), each on its own, so one that fails does not stop
+        the others (run_delayed_notification rescues and collects). One failure is raised as
+        it is; several as MultipleFailures, which names the first."""
         self.resolve()
         outer, self.ctx.sub_converge = self.ctx.sub_converge, self.sub_converge
+        failures: list[tuple[str, BaseException]] = []
         try:
-            for res in self.resources:
-                for action in res.action_list:
-                    self.run_action(res, action)
+            try:
+                for res in self.resources:
+                    for action in res.action_list:
+                        self.run_action(res, action)
+            except BaseException as exc:  # Chef: `rescue Exception`, an interrupt included
+                failures.append(("the run", exc))
+                if self.delayed:
+                    self.ctx.out("  Running queued delayed notifications before re-raising "
+                                 "exception")
             while self.delayed:
                 action, target = self.delayed.pop(0)
-                self.run_action(target, action, via="delayed notification")
+                try:
+                    self.run_action(target, action, via="delayed notification")
+                except Exception as exc:
+                    failures.append(("a delayed notification", exc))
         finally:
             self.ctx.sub_converge = outer
+        if len(failures) == 1 or (failures and not isinstance(failures[0][1], ResourceFailure)):
+            raise failures[0][1]
+        if failures:
+            raise MultipleFailures(failures)
 
     def sub_converge(self, resources: list[Resource]) -> bool:
         """Converge a custom resource action's resources now; True when one changed."""

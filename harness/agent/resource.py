@@ -105,10 +105,10 @@ class Resource:
         self.subscribes = parse_notifications(kwargs.get("subscribes"), self.key, "subscribes")
         self.only_if = kwargs.get("only_if")
         self.not_if = kwargs.get("not_if")
-        self.ignore_failure = bool(kwargs.get("ignore_failure"))
+        self.ignore_failure = _ignore_failure(kwargs.get("ignore_failure"), self.key)
         self.retries = _count(kwargs.get("retries", 0), "retries", self.key)
         self.retry_delay = _count(kwargs.get("retry_delay", 2), "retry_delay", self.key)
-        self.sensitive = bool(kwargs.get("sensitive", False))
+        self.sensitive = _sensitive(kwargs.get("sensitive"), self.key)
         self.validate()
 
     @property
@@ -180,12 +180,21 @@ class Resource:
         if callable(guard):
             return bool(guard())
         if isinstance(guard, str):
-            return self.ctx.run(guard, **self.guard_options()).rc == 0
+            result = self.ctx.run(guard, **self.guard_options())
+            if result.error is not None:
+                # Neither guard interpreter rescues what shell_out raises here: an exec error
+                # (Errno::ENOENT for a missing program run without a shell) or a timeout
+                # (Mixlib::ShellOut::CommandTimeout; the `rescue Chef::Exceptions::
+                # CommandTimeout` in conditional.rb names another class), so the resource fails
+                raise self.fail(f"guard {guard!r}: {result.error}")
+            return result.rc == 0
         raise ResourceFailure(f"guards are shell strings or callables, got {guard!r}", self.key)
 
     def guard_options(self) -> dict[str, Any]:
-        """How shell guards run (execute passes its cwd, environment and user, as Chef)."""
-        return {}
+        """How shell guards run. Chef's DefaultGuardInterpreter (every resource but
+        execute): `shell_out(command, default_env: false)` with none of the resource's
+        options, and mixlib-shellout's default timeout, 600 s (DEFAULT_READ_TIMEOUT)."""
+        return {"timeout": 600}
 
     def would_change(self, action: str) -> bool:
         """Whether `action` would change the system, computed without changing it (Chef runs
@@ -215,6 +224,26 @@ class Resource:
                             f"{time.monotonic() - started:.1f}s): {shown}"
                             + (f"\n{tail}" if tail else ""))
         return result
+
+
+def _ignore_failure(value: Any, owner: str) -> bool | str:
+    """resource.rb: `property :ignore_failure, [ true, false, :quiet, "quiet" ]`."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if value == "quiet":
+        return "quiet"
+    raise ResourceFailure(f"ignore_failure must be True, False or 'quiet', not {value!r}", owner)
+
+
+def _sensitive(value: Any, owner: str) -> bool:
+    """resource.rb: `property :sensitive, [ TrueClass, FalseClass ]`."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ResourceFailure(f"sensitive must be True or False, not {value!r}", owner)
+    return value
 
 
 def _count(value: Any, name: str, owner: str) -> int:

@@ -189,7 +189,9 @@ def test_guards_see_resolved_values_and_unrun_resources_never_resolve(tmp_path):
     runner = FakeRunner()
     report, _, _ = run_recipe(tmp_path, recipe, runner=runner)
     assert report["status"] == "success", report["failure"]
-    assert [e["skipped"] for e in report["resources"]] == [True, True]
+    # creates is checked in the action, after the guards (up to date, not skipped)
+    assert [(e["skipped"], e["changed"]) for e in report["resources"]] == [(False, False),
+                                                                          (True, False)]
     assert runner.calls == []
 
 

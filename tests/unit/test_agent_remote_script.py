@@ -106,7 +106,7 @@ def test_bash_feeds_code_on_stdin_with_guards(tmp_path):
                cwd=str(tmp_path), creates=str(out))
     assert res.skip_reason() is None and res.apply("run") is True
     assert out.read_text() == "b\n"
-    assert res.skip_reason() == f"{out} exists"
+    assert res.apply("run") is False, "creates: up to date (provider/execute.rb)"
     assert res.describe()["command"] == '"bash"'
 
 

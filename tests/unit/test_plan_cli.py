@@ -9,6 +9,7 @@ import pytest
 
 from harness.agent.execute import Execute
 from harness.agent.resource import Context
+from harness.agent.shell import Completed
 from harness.ci.planstage import run_plan
 from harness.cli import main
 from tests.unit.test_plan import edit_json, git, repo  # noqa: F401 (the fixture)
@@ -77,8 +78,7 @@ def test_sensitive_is_a_property_of_every_resource() -> None:
     false, desired_state: false` for every resource (lib/chef/resource.rb), and the execute
     provider describes a sensitive command as "sensitive resource" (provider/execute.rb)."""
     said: list[str] = []
-    ctx = Context(out=said.append, run=lambda cmd, **kw: type("R", (), {
-        "rc": 0, "tail": lambda self: ""})())
+    ctx = Context(out=said.append, run=lambda cmd, **kw: Completed(0))
     res = Execute(ctx, "set password", command="chpasswd <<< root:hunter2", sensitive=True)
     assert res.describe()["sensitive"] is True
     assert res.apply("run") and said == ["    - run sensitive resource"]
