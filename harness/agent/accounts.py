@@ -1,6 +1,7 @@
 """user and group resources: checked with getent, changed with the shadow tools."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .resource import Resource
@@ -81,42 +82,65 @@ class User(Resource):
 
 
 class Group(Resource):
+    """group, as chef/chef lib/chef/resource/group.rb with provider/group.rb, groupadd.rb and
+    gpasswd.rb (the provider on Linux). `members` defaults to [] and, unless `append`, is the
+    whole list: an existing group whose members differ is set with `gpasswd -M` (`-M ""`
+    empties it), after a `groupmod [-g GID] NAME`. A String of members is split on commas
+    and an Array made unique, as the property's coerce does; a new group runs `groupadd
+    [-g GID] NAME [-r]` and then the same member commands."""
+
     kind = "group"
     actions = ("create", "remove")
     default_action = "create"
-    properties = {"gid": None, "members": None, "append": False, "system": False}
+    properties = {"gid": None, "members": [], "append": False, "system": False}
+
+    def validate(self) -> None:
+        self.check_booleans("append", "system")
+        if not self.pending("members"):
+            try:
+                self.props["members"] = coerce_members(self.props["members"])
+            except ValueError as exc:
+                raise self.fail(str(exc)) from None
 
     def action_create(self) -> bool:
         entry = _getent(self, "group", self.name)
-        changed = False
+        gid, name = self.props["gid"], self.name
         if entry is None:
-            opts = (["-g", str(self.props["gid"])] if self.props["gid"] is not None else [])
-            opts += ["-r"] if self.props["system"] else []
-            self.ctx.step(f"groupadd {' '.join(opts)} {self.name}".replace("  ", " "))
-            self.command(["groupadd", *opts, self.name], "groupadd")
-            entry, changed = [self.name, "x", str(self.props["gid"] or ""), ""], True
-        elif self.props["gid"] is not None and str(self.props["gid"]) != entry[2]:
-            self.ctx.step(f"groupmod -g {self.props['gid']} {self.name}")
-            self.command(["groupmod", "-g", str(self.props["gid"]), self.name], "groupmod")
-            changed = True
-        return self._members(entry) or changed
-
-    def _members(self, entry: list[str]) -> bool:
-        wanted = self.props["members"]
-        if wanted is None:
-            return False
+            argv = ["groupadd", *(["-g", str(gid)] if gid is not None else []), name,
+                    *(["-r"] if self.props["system"] else [])]
+            self.ctx.step(" ".join(argv))
+            self.command(argv, "groupadd")
+            self._set_members([])
+            return True
         current = [m for m in (entry[3] if len(entry) > 3 else "").split(",") if m]
+        new_gid = gid is not None and str(gid) != entry[2]
+        if not new_gid and not self._members_differ(current):
+            return False
+        argv = ["groupmod", *(["-g", str(gid)] if new_gid else []), name]  # manage_group
+        self.ctx.step(" ".join(argv))
+        self.command(argv, "groupmod")
+        self._set_members(current)
+        return True
+
+    def _members_differ(self, current: list[str]) -> bool:
+        """compare_group: missing members with append, else the sorted lists differ."""
+        members = self.props["members"]
         if self.props["append"]:
-            missing = [m for m in wanted if m not in current]
-            for member in missing:
+            return any(m not in current for m in members)
+        return sorted(members) != sorted(current)
+
+    def _set_members(self, current: list[str]) -> None:
+        """modify_group_members: `gpasswd -a` per missing member with append, else
+        `gpasswd -M LIST` (gpasswd.rb set_members: `-M ""` for no members)."""
+        if self.props["append"]:
+            for member in [m for m in self.props["members"] if m not in current]:
                 self.ctx.step(f"gpasswd -a {member} {self.name}")
                 self.command(["gpasswd", "-a", member, self.name], "gpasswd -a")
-            return bool(missing)
-        if sorted(current) == sorted(wanted):
-            return False
-        self.ctx.step(f"gpasswd -M {','.join(wanted)} {self.name}")
-        self.command(["gpasswd", "-M", ",".join(wanted), self.name], "gpasswd -M")
-        return True
+            return
+        members = ",".join(self.props["members"])
+        shown = members or '""'
+        self.ctx.step(f"gpasswd -M {shown} {self.name}")
+        self.command(["gpasswd", "-M", members, self.name], "gpasswd -M")
 
     def action_remove(self) -> bool:
         if _getent(self, "group", self.name) is None:
@@ -124,3 +148,20 @@ class Group(Resource):
         self.ctx.step(f"groupdel {self.name}")
         self.command(["groupdel", self.name], "groupdel")
         return True
+
+
+def coerce_members(value: Any) -> list[str]:
+    """group.rb's members coerce: `arg.is_a?(Array) ? arg.uniq : arg.split(/\\s*,\\s*/)`
+    (Ruby's split drops trailing empty fields); nil fails the [String, Array] type check."""
+    if isinstance(value, str):
+        fields = re.split(r"\s*,\s*", value)
+        while fields and fields[-1] == "":
+            fields.pop()
+        return fields
+    if isinstance(value, (list, tuple)):
+        unique: list[str] = []
+        for member in value:
+            if member not in unique:
+                unique.append(member)
+        return unique
+    raise ValueError(f"Property members must be one of: String, Array!  You passed {value!r}.")

@@ -8,12 +8,14 @@ apt_update (chef/chef lib/chef/resource/apt_update.rb): :periodic (default) runs
 apt_repository (lib/chef/resource/apt_repository.rb): writes
 /etc/apt/sources.list.d/REPO_NAME.list (root, 0644) with build_repo's line
 `deb      [arch=.. trusted=yes signed-by=.. OPTIONS] URI DISTRIBUTION COMPONENTS` (plus a
-`deb-src  ` line with deb_src); `signed_by=True` (default) means /etc/apt/keyrings/NAME.gpg
-when a key is given or that keyring exists. A key is a URL or a cookbook file (files/KEY),
-imported with `gpg --import` into that keyring. When the list file changed:
-`apt-cache gencaches` (failure ignored) and, with cache_rebuild, apt_update :update (failure
-ignored unless cache_rebuild_ignore_failure=False). Key ids for a keyserver are refused: nodes
-reach only the config server and the Debian mirror.
+`deb-src  ` line with deb_src; the URI as Addressable::URI#normalize writes it);
+`signed_by=True` (default) means /etc/apt/keyrings/NAME.gpg unless `key` is None (or False)
+and that keyring is missing: `key` defaults to [], which Ruby counts as true, so a repo
+without a key points at a keyring that may not exist, as Chef 19 writes it. A key is an
+http(s) URL or a cookbook file (files/KEY), imported with `gpg --import` into that keyring.
+When the list file changed: `apt-cache gencaches` (failure ignored) and, with cache_rebuild,
+apt_update :update (failure ignored unless cache_rebuild_ignore_failure=False). Key ids for a
+keyserver are refused: nodes reach only the config server and the Debian mirror.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import fileutil
+from .addressable import normalize_uri
 from .errors import ResourceFailure
 from .ohai import read_os_release
 from .remote_file import RemoteFile
@@ -62,7 +65,6 @@ class AptUpdate(Resource):
             fileutil.ensure_file(Path(APT_CONF), hook.encode(), None, None, None)
         self.ctx.step("apt-get -q update")
         self.command(["apt-get", "-q", "update"], "apt-get -q update", env=APT_ENV)
-        self.ctx.state["apt_updated"] = True          # package resources need not update again
 
     def action_periodic(self) -> bool:
         if self.up_to_date():
@@ -97,8 +99,11 @@ class AptRepository(Resource):
         return Path(KEYRINGS) / f"{self.repo_name}.gpg"
 
     def keys(self) -> list[str]:
+        """The coerce `x ? Array(x) : x`: None and False are no key, a str one key."""
         key = self.props["key"]
-        return [] if not key else [key] if isinstance(key, str) else [str(k) for k in key]
+        if key is None or key is False:
+            return []
+        return [key] if isinstance(key, str) else [str(k) for k in key]
 
     def validate(self) -> None:
         if "/" in self.repo_name:
@@ -125,31 +130,42 @@ class AptRepository(Resource):
                    .get("VERSION_CODENAME", ""))
 
     def signed_by(self) -> str | None:
-        value = self.props["signed_by"]
+        """action :add: `if new_resource.key || ::File.exist?(keyring_path)`; key's default []
+        is true in Ruby, so only key=None/False without the keyring leaves signed-by out."""
+        value, key = self.props["signed_by"], self.props["key"]
         if value is True:
-            return str(self.keyring) if self.keys() or self.keyring.exists() else None
-        return str(value) if value else None
+            has_key = key is not None and key is not False
+            return str(self.keyring) if has_key or self.keyring.exists() else None
+        return None if value is None or value is False else str(value)   # "" is true in Ruby
 
     def content(self) -> str:
         """build_repo, including its spacing."""
         p = self.props
-        opts = ([f"arch={p['arch']}"] if p["arch"] else []) + (
+        opts = ([f"arch={p['arch']}"] if p["arch"] is not None and p["arch"] is not False
+                else []) + (
             ["trusted=yes"] if p["trusted"] else []) + (
-            [f"signed-by={self.signed_by()}"] if self.signed_by() else []) + list(
+            [f"signed-by={signed}"] if (signed := self.signed_by()) is not None else []) + list(
             [p["options"]] if isinstance(p["options"], str) else p["options"] or [])
         components = " ".join(p["components"] or [])
-        info = " ".join(x for x in ("[" + " ".join(opts) + "]" if opts else None, str(p["uri"]),
+        try:
+            uri = normalize_uri(str(p["uri"]))
+        except ValueError as exc:
+            raise self.fail(f"Addressable::URI::InvalidURIError: {exc}") from None
+        info = " ".join(x for x in ("[" + " ".join(opts) + "]" if opts else None, uri,
                                     self.distribution(), components) if x is not None)
         return f"deb      {info}\n" + (f"deb-src  {info}\n" if p["deb_src"] else "")
 
     def install_key(self, key: str) -> list[str]:
-        """Fetch the key (URL or cookbook file) and import it into the repo's keyring."""
-        if key.startswith("http") or key.startswith("file:"):
+        """Fetch the key (URL or cookbook file) and import it into the repo's keyring;
+        anything else is key_resource_type's "Cannot locate key file" (a file: URL too)."""
+        if key.startswith("http"):
             data = RemoteFile(self.ctx, f"/tmp/{self.repo_name}.key", source=key).download()
-        else:
+        elif self._cookbook_has(key):
             book = self.ctx.cookbooks[self.props["cookbook"] or self.cookbook or ""]
             path = next(p for p in (f"files/{key}", f"files/default/{key}") if book.has(p))
             data = book.read(path)
+        else:
+            raise self.fail(f"Cannot locate key file: {key}")
         os.makedirs(KEYRINGS, mode=0o755, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".gpg") as home:
             tmp = Path(home) / "key"
@@ -175,6 +191,9 @@ class AptRepository(Resource):
         return []
 
     def action_add(self) -> bool:
+        if self.props["key"] is False:   # Chef's :add runs `new_resource.key.each`
+            raise self.fail("NoMethodError: undefined method `each' for false (Chef's "
+                            "apt_repository :add with key false; key=None means no key)")
         changes = [c for key in self.keys() for c in self.install_key(key)]
         changes += self.cleanup_legacy_file()
         listed = fileutil.ensure_file(self.list_path, self.content().encode(), 0o644, 0, 0)

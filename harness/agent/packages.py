@@ -1,14 +1,38 @@
-"""package (apt/dpkg) and service (systemd) resources; all commands go through ctx.run."""
+"""package (apt) and service (systemd) resources; all commands go through ctx.run.
+
+package follows chef/chef lib/chef/provider/package/apt.rb with the actions of
+lib/chef/provider/package.rb: each action reads the installed and the candidate version from
+one `apt-cache policy PKG` (a package without a candidate is looked up as a virtual one with
+`apt-cache showpkg`, as Chef does), and never runs `apt-get update`: a package apt's lists do
+not offer fails with Chef's "No candidate version available for PKG" before apt-get runs, so a
+recipe must update the lists first (apt_update, the apt cookbook), as production must.
+"""
 from __future__ import annotations
 
-import glob
+import re
+import shlex
+from dataclasses import dataclass
 
 from .resource import Resource
 from .systemd import ENABLED, run_systemctl, unit_status
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"}
-APT_OPTS = ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
-            "-o", "Dpkg::Options::=--force-confold"]
+CONFFILE_OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
+APT_OPTS = ["-y", "-q", *CONFFILE_OPTS]  # the package layer's build installs with these
+# resolve_package_versions: the lines of `apt-cache policy` Chef reads (matched per line)
+INSTALLED_RE = re.compile(r"^\s{2}Installed: (.+)$")
+CANDIDATE_RE = re.compile(r"^\s{2}Candidate: (.+)$")
+VERSION_RE = re.compile(r"\s+(?:\*\*\* )?(\S+) \d+")
+REVERSE_PROVIDES_RE = re.compile(r"Reverse Provides: ?\n")
+
+
+@dataclass
+class AptData:
+    """Chef's package_data for one name: versions, and the real package behind a virtual one."""
+
+    current: str | None
+    candidate: str | None
+    provider: str | None = None   # set when the name is virtual (one package provides it)
 
 
 class Package(Resource):
@@ -21,67 +45,131 @@ class Package(Resource):
     def pkg(self) -> str:
         return self.props["package_name"] or self.name
 
-    def installed_version(self) -> str | None:
-        result = self.ctx.run(["dpkg-query", "-W", "-f=${Status} ${Version}", self.pkg])
-        words = result.out.split()
-        if result.rc == 0 and words[:3] == ["install", "ok", "installed"] and len(words) > 3:
-            return words[3]
-        return None
+    def validate(self) -> None:
+        """resource/package.rb: `options` as a String is shellsplit (`coerce: proc { |x|
+        x.is_a?(String) ? x.shellsplit : x }`)."""
+        options = self.props["options"]
+        if self.pending("options"):
+            return
+        if isinstance(options, str):
+            try:
+                self.props["options"] = shlex.split(options)
+            except ValueError as exc:
+                raise self.fail(f"options {options!r}: {exc}") from None
+        elif options is None:
+            self.props["options"] = []
 
-    def candidate_version(self) -> str | None:
-        self.apt_update(only_if_empty=True)
-        result = self.ctx.run(["apt-cache", "policy", self.pkg], env=APT_ENV)
-        for line in result.out.splitlines():
-            key, _, value = line.strip().partition(":")
-            if key == "Candidate" and value.strip() not in ("", "(none)"):
-                return value.strip()
-        return None
+    @property
+    def new_version(self) -> str | None:
+        """new_version_array: an empty version is no version."""
+        version = self.props["version"]
+        return None if version is None or str(version) == "" else str(version)
 
-    def apt_update(self, *, only_if_empty: bool) -> bool:
-        """`apt-get update` at most once per run, and only when it can help."""
-        state = self.ctx.state
-        if state.get("apt_updated"):
-            return False
-        if only_if_empty and glob.glob("/var/lib/apt/lists/*_Packages*"):
-            return False
-        self.ctx.step("apt-get update")
-        self.command(["apt-get", "update", "-q"], "apt-get update", env=APT_ENV)
-        state["apt_updated"] = True
-        return True
+    def policy(self, name: str) -> tuple[str | None, str | None, list[str]]:
+        """(Installed, Candidate, versions of the table) from `apt-cache policy NAME`."""
+        out = self.command(["apt-cache", "policy", name], "apt-cache policy", env=APT_ENV).out
+        current = candidate = None
+        versions = []
+        for line in out.splitlines():
+            if match := INSTALLED_RE.match(line):
+                current = None if match.group(1) == "(none)" else match.group(1)
+            elif match := CANDIDATE_RE.match(line):
+                candidate = None if match.group(1) == "(none)" else match.group(1)
+            elif match := VERSION_RE.search(line):
+                versions.append(match.group(1))
+        return current, candidate, versions
 
-    def _install(self, version: str | None) -> bool:
-        spec = f"{self.pkg}={version}" if version else self.pkg
-        argv = ["apt-get", "install", *APT_OPTS,  # recommends too, as Chef's apt provider
-                *(["--allow-downgrades"] if version else []), *self.props["options"], spec]
-        self.apt_update(only_if_empty=True)
-        self.ctx.step(f"apt-get install {spec}")
+    def virtual_provider(self) -> str | None:
+        """resolve_virtual_package_name: the one package `apt-cache showpkg`'s Reverse
+        Provides names; several are an error, none means the name is not virtual."""
+        out = self.command(["apt-cache", "showpkg", self.pkg], "apt-cache showpkg",
+                           env=APT_ENV).out
+        found = list(REVERSE_PROVIDES_RE.finditer(out))
+        if not found:
+            return None
+        lines = out[found[-1].end():].split("\n")
+        lines = lines[:-1] if lines and lines[-1] == "" else lines   # Ruby's String#lines
+        names: set[str | None] = {words[0] if (words := line.split()) else None
+                                  for line in lines}
+        if len(names) > 1:
+            raise self.fail(f"{self.pkg} is a virtual package provided by multiple packages, "
+                            "you must explicitly select one")
+        return next(iter(names), None)
+
+    def load(self) -> AptData:
+        """package_data_for: the user's version is the candidate only when apt lists it."""
+        current, candidate, versions = self.policy(self.pkg)
+        wanted = self.new_version
+        if wanted is not None:
+            candidate = wanted if wanted in versions else None
+        if candidate is None and (provider := self.virtual_provider()):
+            current, candidate, _ = self.policy(provider)
+            return AptData(current, candidate, provider)
+        return AptData(current, candidate)
+
+    def check_candidates(self, action: str, data: AptData) -> None:
+        """provider/package.rb define_resource_requirements, in its order."""
+        wanted = self.new_version
+        if action == "install" and wanted is not None and data.current is not None \
+                and data.current != wanted and data.candidate is None:
+            raise self.fail("No version specified, and no candidate version available for "
+                            f"{self.pkg}")
+        if data.current is None and data.candidate is None:
+            raise self.fail(f"No candidate version available for {self.pkg}\n(apt's lists "
+                            "offer no such package or version: does an apt_update run before "
+                            "it, as a fresh host needs?)")
+
+    def target(self, action: str, data: AptData) -> str | None:
+        """target_version_array for one package (apt: allow_downgrade is always true)."""
+        current, candidate, wanted = data.current, data.candidate, self.new_version
+        if action == "install":
+            if wanted is not None:
+                return None if current == wanted else wanted
+            return candidate if current is None else None
+        if current is not None and current == wanted:
+            return None
+        if current is None:
+            return candidate
+        return None if candidate is None or candidate == current else candidate
+
+    def run_apt(self, verb: str, argv: list[str], spec: str) -> None:
+        self.ctx.step(f"apt-get {verb} {spec}")
         result = self.ctx.run(argv, env=APT_ENV)
-        if result.rc != 0 and self.apt_update(only_if_empty=False):
-            self.ctx.step(f"apt-get install {spec} (retry after apt-get update)")
-            result = self.ctx.run(argv, env=APT_ENV)
         if result.rc != 0:
-            raise self.fail(f"apt-get install {spec} failed (exit {result.rc}):\n"
+            raise self.fail(f"apt-get {verb} {spec} failed (exit {result.rc}):\n"
                             + result.tail())
+
+    def options(self) -> list[str]:
+        return [str(o) for o in self.props["options"] or []]
+
+    def _install(self, action: str) -> bool:
+        data = self.load()
+        self.check_candidates(action, data)
+        version = self.target(action, data)
+        if version is None:
+            return False
+        spec = self.pkg if data.provider else f"{self.pkg}={version}"
+        options = self.options()
+        # config_file_options: the recipe's own --force-conf* options replace ours
+        conffile = [] if any("--force-conf" in o for o in options) else CONFFILE_OPTS
+        self.run_apt("install", ["apt-get", "-q", "-y", "--allow-downgrades", *conffile,
+                                 *options, "install", spec], spec)  # recommends too, as Chef
         return True
 
     def action_install(self) -> bool:
-        wanted, current = self.props["version"], self.installed_version()
-        if current is not None and (wanted is None or current == str(wanted)):
-            return False
-        return self._install(wanted)
+        return self._install("install")
 
     def action_upgrade(self) -> bool:
-        current = self.installed_version()
-        candidate = self.props["version"] or self.candidate_version()
-        if current is not None and (candidate is None or candidate == current):
-            return False
-        return self._install(self.props["version"])
+        return self._install("upgrade")
 
     def action_remove(self, verb: str = "remove") -> bool:
-        if self.installed_version() is None:
+        """removing_package?: something is installed and `version`, when given, is it."""
+        data = self.load()
+        wanted = self.new_version
+        if data.current is None or (wanted is not None and wanted != data.current):
             return False
-        self.ctx.step(f"apt-get {verb} {self.pkg}")
-        self.command(["apt-get", verb, *APT_OPTS, self.pkg], f"apt-get {verb}", env=APT_ENV)
+        name = data.provider or self.pkg
+        self.run_apt(verb, ["apt-get", "-q", "-y", *self.options(), verb, name], name)
         return True
 
     def action_purge(self) -> bool:

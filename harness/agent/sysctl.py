@@ -107,11 +107,27 @@ class Sysctl(Resource):
                                 "the kernel value cannot be set as on a host; see "
                                 "docs/decisions.md (sysctl in nodes)") from None
             raise
-        os.makedirs(self.props["conf_dir"], exist_ok=True)
+        self.conf_dir()
         for change in fileutil.ensure_file(self.conf_file(), self.content(), None, None, None):
             self.ctx.step(change)
         self.command(["sysctl", *self._flag(), "-p"], "sysctl -p")
         return True
+
+    def conf_dir(self) -> None:
+        """Chef's `directory new_resource.conf_dir`: not recursive, so a missing parent fails
+        with provider/directory.rb's assertion text (the same as our directory resource's;
+        harness/agent/files.py has it inline, not as a function to import)."""
+        path = Path(self.props["conf_dir"])
+        if path.is_dir():
+            return
+        if os.path.lexists(path):
+            raise self.fail(f"Cannot create directory[{self.props['conf_dir']}] at "
+                            f"{self.props['conf_dir']} because a file already exists at that path")
+        if not path.parent.is_dir():
+            raise self.fail(f"Parent directory {path.parent} does not exist, cannot create "
+                            f"{self.props['conf_dir']}")
+        path.mkdir(mode=0o755)
+        self.ctx.step(f"create directory {path}")
 
     def action_remove(self) -> bool:
         path = self.conf_file()

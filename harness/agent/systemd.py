@@ -2,9 +2,11 @@
 
 Follows chef/chef lib/chef/resource/systemd_unit.rb and lib/chef/provider/systemd_unit.rb:
 default action "nothing"; `content` is text or a dict rendered as INI (`[Section]`, `Key=Value`,
-a list value repeats the key, a blank line between sections); :create writes the file (root,
-0644) only when its text differs, checks it first with `systemd-analyze verify` on a copy
-(when that tool exists and `verify`), then `systemctl daemon-reload` (`triggers_reload`).
+a list value repeats the key, True/False/None read "true"/"false"/"" as Ruby's to_s, a blank
+line between sections); :create first checks the text as IniParse.parse does (Chef's
+requirement for :create, whatever `verify` says), writes the file (root, 0644) only when its
+text differs, checks it first with `systemd-analyze verify` on a copy (when that tool exists
+and `verify`), then `systemctl daemon-reload` (`triggers_reload`).
 State comes from `systemctl show -p UnitFileState -p ActiveState`: enabled means enabled,
 static, generated, alias or indirect. start/stop/enable/disable/mask/unmask/reload act only
 when needed; restart, try_restart, reload_or_restart, reload_or_try_restart, preset, revert
@@ -13,6 +15,7 @@ and reenable always run and count as a change.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -44,18 +47,77 @@ def run_systemctl(res: Resource, verb: str, unit: str) -> shell.Completed:
     return res.command(["systemctl", "--system", verb, unit], f"systemctl {verb} {unit}")
 
 
+def ruby_s(value: Any) -> str:
+    """Ruby's to_s for the values an INI option line interpolates (true, false, nil)."""
+    if value is None or isinstance(value, bool):
+        return {True: "true", False: "false", None: ""}[value]
+    return str(value)
+
+
+def _flatten(value: Any) -> list[Any]:
+    """`[val].flatten`: nested lists give their items, anything else is one item."""
+    if not isinstance(value, (list, tuple)):
+        return [value]
+    return [item for part in value for item in _flatten(part)]
+
+
 def to_ini(content: Any) -> str:
-    """SystemdUnit#to_ini: a dict of sections becomes INI text; text stays as it is."""
+    """SystemdUnit#to_ini: a dict of sections becomes INI text (IniParse.gen, option_sep "=",
+    `[val].flatten.each` one line per value); text stays as it is."""
     if not isinstance(content, dict):
         return "" if content is None else str(content)
     sections = []
     for section, options in content.items():
         lines = [f"[{section}]"]
         for key, value in (options or {}).items():
-            for item in value if isinstance(value, (list, tuple)) else [value]:
-                lines.append(f"{key}={item}")
+            lines += [f"{key}={ruby_s(item)}" for item in _flatten(value)]
         sections.append("\n".join(lines) + "\n")
     return "\n".join(sections)
+
+
+# IniParse 1.5.0 (antw/iniparse, the version Chef's Gemfile.lock pins): lib/iniparse.rb's
+# parse joins backslash-continued lines (`gsub(/(?<!\\)\\\n/, '')`); parser.rb's parse_line
+# strips a comment (strip_comment's two regexps) and the indent, then a line must be a
+# Section, an Option or a Blank (lines.rb's regexps), else ParseError.
+INI_CONTINUATION = re.compile(r"(?<!\\)\\\n")
+INI_COMMENT_LINE = re.compile(r"^()(?:(;|\#)(\s*)(.*))$", re.ASCII)
+INI_INLINE_COMMENT = re.compile(r"^(.*?)(?:\s+(;|\#)(\s*)(.*))$", re.ASCII)
+INI_INDENT = re.compile(r"^\s+", re.ASCII)
+INI_SECTION = re.compile(r"^\[([^\]]+)\]$")
+INI_OPTION = re.compile(r"^\s*([^=]+?)(\s*=\s*)(.*?)$", re.ASCII)
+INI_NONBLANK = re.compile(r"\S", re.ASCII)
+RUBY_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v",
+                "\b": "\\b", "\a": "\\a", "\x1b": "\\e", '"': '\\"', "\\": "\\\\"}
+
+
+def ruby_inspect(text: str) -> str:
+    """String#inspect, enough for a message: quotes, escapes, \\uXXXX for the unprintable."""
+    out = []
+    for i, char in enumerate(text):
+        if char in RUBY_ESCAPES:
+            out.append(RUBY_ESCAPES[char])
+        elif char == "#" and text[i + 1:i + 2] in ("{", "$", "@"):
+            out.append("\\#")
+        elif not char.isprintable():
+            out.append(f"\\u{ord(char):04X}" if ord(char) < 0x10000 else f"\\u{{{ord(char):X}}}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def iniparse_error(text: str) -> str | None:
+    """IniParse::ParseError's message for the first line IniParse.parse rejects, or None."""
+    for line in INI_CONTINUATION.sub("", text).split("\n"):
+        match = INI_COMMENT_LINE.match(line) or INI_INLINE_COMMENT.match(line)
+        sanitized = match.group(1) if match else line.removesuffix("\r")   # else: chomp
+        if INI_INDENT.match(sanitized):                                    # strip_indent
+            sanitized = sanitized.lstrip(" \t\n\v\f\r\0")
+        if INI_SECTION.match(sanitized) or INI_OPTION.match(sanitized) \
+                or not INI_NONBLANK.search(sanitized):
+            continue
+        return ("A line of your INI document could not be parsed to a LineType: "
+                f"{ruby_inspect(line)}.")
+    return None
 
 
 class SystemdUnit(Resource):
@@ -124,6 +186,9 @@ class SystemdUnit(Resource):
 
     def action_create(self) -> bool:
         text = to_ini(self.props["content"])
+        error = iniparse_error(text)   # provider/systemd_unit.rb: assert(:create) IniParse.parse
+        if error is not None:
+            raise self.fail(error)
         if self.current_text() == text:
             return False
         self.verify(text)

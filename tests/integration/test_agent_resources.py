@@ -39,7 +39,7 @@ def sh(box, cmd: str) -> str:
 def test_first_converge_changed_every_resource_and_the_last_nothing(box):
     first, last = box.reports["box-1"][0], box.reports["box-1"][-1]
     assert first["status"] == "success", first.get("failure")
-    for key in ("cron_d[box.report]", "systemd_unit[box-http.service]",
+    for key in ("cron_d[box-report]", "systemd_unit[box-http.service]",
                 "remote_file[/usr/local/share/payload.txt]", "bash[stamp-before]",
                 "boxes_motd[box]"):
         assert key in first["changed"], key

@@ -10,63 +10,50 @@ from harness.agent.errors import ResourceFailure
 from harness.agent.execute import Execute
 from harness.agent.packages import Package, Service
 
-INSTALLED = "install ok installed 3.8.0-11"
+
+def policy(installed: str | None, candidate: str | None, *versions: str) -> str:
+    """`apt-cache policy` output, the lines Chef's apt provider reads."""
+    table = "".join(f"     {v} 500\n        500 http://deb.debian.org/debian bookworm/main "
+                    "amd64 Packages\n" for v in versions)
+    return (f"pkg:\n  Installed: {installed or '(none)'}\n  Candidate: {candidate or '(none)'}\n"
+            f"  Version table:\n{table}")
+
+
+INSTALLED = policy("3.8.0-11", "3.8.0-11", "3.8.0-11", "3.9.0-1")
 
 
 def test_package_installed_is_up_to_date():
-    run = FakeRunner().when(["dpkg-query"], out=INSTALLED)
+    run = FakeRunner().when(["apt-cache", "policy"], out=INSTALLED)
     ctx, _ = context(run=run)
     assert Package(ctx, "zookeeperd").apply("install") is False
-    assert run.ran("apt-get") == []
+    assert run.calls == [["apt-cache", "policy", "zookeeperd"]]
 
 
-def test_package_install_uses_noninteractive_apt(monkeypatch):
-    monkeypatch.setattr("glob.glob", lambda pattern: ["/var/lib/apt/lists/x_Packages"])
-    run = FakeRunner().when(["dpkg-query"], rc=1, err="no packages found")
+def test_package_install_uses_noninteractive_apt():
+    run = FakeRunner().when(["apt-cache", "policy"], out=policy(None, "3.8.0-11", "3.8.0-11"))
     ctx, lines = context(run=run)
     assert Package(ctx, "zookeeperd").apply("install") is True
-    [install] = run.ran("apt-get", "install")
+    [install] = run.ran("apt-get")
     # Chef's apt provider (lib/chef/provider/package/apt.rb install_package): `apt-get -q -y
-    # -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install PKG`,
-    # so recommended packages install too
-    assert install[-1] == "zookeeperd" and "--no-install-recommends" not in install
-    assert "Dpkg::Options::=--force-confdef" in install
-    assert "Dpkg::Options::=--force-confold" in install
+    # --allow-downgrades -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
+    # install PKG=CANDIDATE`, so recommended packages install too
+    assert install == ["apt-get", "-q", "-y", "--allow-downgrades",
+                       "-o", "Dpkg::Options::=--force-confdef",
+                       "-o", "Dpkg::Options::=--force-confold", "install", "zookeeperd=3.8.0-11"]
     env = run.kwargs[run.calls.index(install)]["env"]
     assert env["DEBIAN_FRONTEND"] == "noninteractive"
-    assert run.ran("apt-get", "update") == [], "lists exist: no update"
-    assert "    - apt-get install zookeeperd" in lines
+    assert "    - apt-get install zookeeperd=3.8.0-11" in lines
 
 
-def test_apt_update_once_when_lists_are_empty(monkeypatch):
-    monkeypatch.setattr("glob.glob", lambda pattern: [])
-    run = FakeRunner().when(["dpkg-query"], rc=1)
-    ctx, _ = context(run=run)
-    Package(ctx, "a").apply("install")
-    Package(ctx, "b").apply("install")
-    assert len(run.ran("apt-get", "update")) == 1
-
-
-def test_failed_install_updates_once_and_retries(monkeypatch):
-    monkeypatch.setattr("glob.glob", lambda pattern: ["x_Packages"])
-    run = FakeRunner().when(["dpkg-query"], rc=1).when(["apt-get", "install"], rc=100,
-                                                       err="E: Unable to locate package nope")
-    ctx, _ = context(run=run)
-    with pytest.raises(ResourceFailure, match="(?s)apt-get install nope failed.*Unable to locate"):
-        Package(ctx, "nope").apply("install")
-    assert len(run.ran("apt-get", "install")) == 2 and len(run.ran("apt-get", "update")) == 1
-
-
-def test_package_version_and_remove(monkeypatch):
-    monkeypatch.setattr("glob.glob", lambda pattern: ["x_Packages"])
-    run = FakeRunner().when(["dpkg-query"], out=INSTALLED)
+def test_package_version_and_remove():
+    run = FakeRunner().when(["apt-cache", "policy"], out=INSTALLED)
     ctx, _ = context(run=run)
     assert Package(ctx, "zookeeperd", version="3.8.0-11").apply("install") is False
     assert Package(ctx, "zookeeperd", version="3.9.0-1").apply("install") is True
-    assert run.ran("apt-get", "install")[-1][-1] == "zookeeperd=3.9.0-1"
+    assert run.ran("apt-get", "-q")[-1][-2:] == ["install", "zookeeperd=3.9.0-1"]
     assert Package(ctx, "zookeeperd", action="remove").apply("remove") is True
-    assert run.ran("apt-get", "remove")
-    run2 = FakeRunner().when(["dpkg-query"], rc=1)
+    assert run.ran("apt-get", "-q", "-y", "remove", "zookeeperd")
+    run2 = FakeRunner().when(["apt-cache", "policy"], out=policy(None, "3.8.0-11", "3.8.0-11"))
     ctx2, _ = context(run=run2)
     assert Package(ctx2, "zookeeperd", action="remove").apply("remove") is False
 
@@ -248,7 +235,7 @@ def test_execute_runs_shell_with_options(tmp_path):
     run = FakeRunner()
     ctx, _ = context(run=run)
     res = Execute(ctx, "init-db", command="make init", cwd=str(tmp_path),
-                  environment={"A": 1}, user="postgres")
+                  environment={"A": "1"}, user="postgres")
     assert res.skip_reason() is None and res.apply("run") is True
     assert run.calls == ["make init"]
     assert run.kwargs[0]["cwd"] == str(tmp_path) and run.kwargs[0]["env"] == {"A": "1"}
@@ -258,8 +245,9 @@ def test_execute_runs_shell_with_options(tmp_path):
 def test_execute_creates_and_failure(tmp_path):
     (tmp_path / "done").write_text("")
     ctx, _ = context(run=FakeRunner().when("false", rc=2, err="boom"))
-    assert Execute(ctx, "x", command="true", creates=str(tmp_path / "done")).skip_reason()
-    assert Execute(ctx, "x", command="true", creates="done", cwd=str(tmp_path)).skip_reason()
+    done = Execute(ctx, "x", command="true", creates=str(tmp_path / "done"))
+    assert done.skip_reason() is None and done.apply("run") is False, "up to date, in the action"
+    assert Execute(ctx, "x", command="true", creates="done", cwd=str(tmp_path)).apply("run") is False
     with pytest.raises(ResourceFailure, match="command exited 2: false\nboom"):
         Execute(ctx, "false").apply("run")
 
