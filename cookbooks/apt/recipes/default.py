@@ -1,6 +1,7 @@
 # apt::default: refresh the package lists when they are older than the configured period.
-# The agent's package resource also runs `apt-get update` when there are no lists at all;
-# this recipe keeps long-lived hosts from installing from stale lists.
+# Chef's package resource never runs `apt-get update` itself: a fresh host has no lists, so
+# this runs first in every role (through base). It also keeps long-lived hosts from installing
+# from stale lists.
 minutes = max(1, int(node["apt"]["periodic_update_min_delay"]) // 60)
 stamp = "/var/lib/apt/periodic/update-success-stamp"
 

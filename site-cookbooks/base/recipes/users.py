@@ -22,10 +22,10 @@ for login in node["base"]["users"]:
     sudoers = f"/etc/sudoers.d/{login}"
     if item.get("sudo_nopasswd"):
         # Operators log in with keys only (no passwords), so sudo must not ask for one.
+        # verify checks the staged file before it replaces the old one: a broken drop-in
+        # never reaches /etc/sudoers.d, where it would lock sudo out.
         file(sudoers, content=f"# Managed by the harness agent (cookbook base)\n"
                               f"{login} ALL=(ALL:ALL) NOPASSWD: ALL\n",
-             owner="root", group="root", mode="0440",
-             notifies=[("run", f"execute[visudo check {login}]", "immediately")])
-        execute(f"visudo check {login}", command=f"visudo -c -q -f {sudoers}", action="nothing")
+             owner="root", group="root", mode="0440", verify="visudo -c -q -f %{path}")
     else:
         file(sudoers, action="delete")
