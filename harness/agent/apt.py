@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import fileutil
+from . import backup, fileutil
 from .addressable import normalize_uri
 from .errors import ResourceFailure
 from .ohai import read_os_release
@@ -186,7 +186,7 @@ class AptRepository(Resource):
         """Chef's cleanup_legacy_file!: NAME.list when the name differs from repo_name."""
         legacy = Path(SOURCES_D) / f"{self.name}.list"
         if self.name != self.repo_name and legacy.exists():
-            legacy.unlink()
+            backup.delete_inner_file(legacy)
             return [f"delete legacy {legacy}"]
         return []
 
@@ -196,7 +196,8 @@ class AptRepository(Resource):
                             "apt_repository :add with key false; key=None means no key)")
         changes = [c for key in self.keys() for c in self.install_key(key)]
         changes += self.cleanup_legacy_file()
-        listed = fileutil.ensure_file(self.list_path, self.content().encode(), 0o644, 0, 0)
+        listed = fileutil.ensure_file(self.list_path, self.content().encode(), 0o644, 0, 0,
+                                      backup=backup.inner_file)
         for change in changes + listed:
             self.ctx.step(change)
         if listed:
@@ -212,7 +213,7 @@ class AptRepository(Resource):
             return bool(legacy)
         for path in (self.keyring, self.list_path):
             if path.exists():
-                path.unlink()
+                backup.delete_inner_file(path)
                 self.ctx.step(f"delete {path}")
         self._rebuild(True)
         return True

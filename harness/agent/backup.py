@@ -58,6 +58,23 @@ def backup(path: Path, keep: int | bool, *, root: str | None = None,
     return target
 
 
+DEFAULT_KEEP = 5   # resource/file.rb: `property :backup, ..., default: 5`
+
+
+def inner_file(path: Path) -> None:
+    """The backup of a file that a Chef resource manages through an inner `file` or
+    `template` with the default `backup` (cron_d, sysctl, systemd_unit, apt_repository):
+    provider/file.rb backs up before it replaces content or deletes a non-symlink."""
+    if not path.is_symlink():
+        backup(path, DEFAULT_KEEP)
+
+
+def delete_inner_file(path: Path) -> None:
+    """An inner `file ... action :delete`: back it up (unless a symlink), then remove it."""
+    inner_file(path)
+    path.unlink()
+
+
 def copy_preserving(src: Path, dst: Path) -> None:
     """FileUtils.cp(src, dst, preserve: true): content, then copy_metadata's utime, chown
     (when not permitted, the set-id bits are dropped) and chmod, in that order."""

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import fileutil
+from . import backup, fileutil
 from .resource import Resource
 
 CRON_D = "/etc/cron.d"
@@ -134,7 +134,7 @@ class CronD(Resource):
     def _legacy(self) -> list[str]:
         legacy = Path(CRON_D) / self.cron_name
         if legacy != self.path and os.path.lexists(legacy):
-            legacy.unlink()
+            backup.delete_inner_file(legacy)
             return [f"delete legacy {legacy}"]
         return []
 
@@ -148,7 +148,8 @@ class CronD(Resource):
     def action_create(self) -> bool:
         self.check_name()   # also when only notified to :create
         changes = self._legacy() + fileutil.ensure_file(
-            self.path, self.content(), self.mode, None, None, diff=not self.props["sensitive"])
+            self.path, self.content(), self.mode, None, None, diff=not self.props["sensitive"],
+            backup=backup.inner_file)
         for change in changes:
             self.ctx.step(change)
         return bool(changes)
@@ -163,7 +164,7 @@ class CronD(Resource):
         changes = []
         for path in {Path(CRON_D) / self.cron_name, self.path}:
             if os.path.lexists(path):
-                path.unlink()
+                backup.delete_inner_file(path)
                 changes.append(f"delete {path}")
         for change in changes:
             self.ctx.step(change)

@@ -174,7 +174,13 @@ class FileResource(Securable):
                 if "%{file}" in check:
                     raise self.fail("The %{file} expansion for verify commands has been "
                                     "removed. Please use %{path} instead.")
-                result = self.ctx.run(ruby_format(check, path=str(staged), owner=self.key))
+                # verification.rb verify_command: run by the resource's guard interpreter
+                # (the default one: shell_out, 600 s), which rescues neither an exec error
+                # nor a timeout, so those fail the resource (as a guard's do, resource.py)
+                result = self.ctx.run(ruby_format(check, path=str(staged), owner=self.key),
+                                      timeout=600)
+                if result.error is not None:
+                    raise self.fail(f"verify {check!r}: {result.error}")
                 ok, shown = result.rc == 0, check
                 output = f"STDOUT: {result.out}\nSTDERR: {result.err}\n"
             if not ok:

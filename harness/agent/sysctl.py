@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import fileutil
+from . import backup, fileutil
 from .errors import ResourceFailure
 from .resource import Resource
 
@@ -108,7 +108,8 @@ class Sysctl(Resource):
                                 "docs/decisions.md (sysctl in nodes)") from None
             raise
         self.conf_dir()
-        for change in fileutil.ensure_file(self.conf_file(), self.content(), None, None, None):
+        for change in fileutil.ensure_file(self.conf_file(), self.content(), None, None, None,
+                                           backup=backup.inner_file):
             self.ctx.step(change)
         self.command(["sysctl", *self._flag(), "-p"], "sysctl -p")
         return True
@@ -133,7 +134,7 @@ class Sysctl(Resource):
         path = self.conf_file()
         if not path.exists():
             return False
-        path.unlink()
+        backup.delete_inner_file(path)
         self.ctx.step(f"delete {path}")
         self.command(["sysctl", "-p"], "sysctl -p")
         return True

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import fileutil, shell
+from . import backup, fileutil, shell
 from .resource import Context, Resource
 
 UNIT_DIR = "/etc/systemd/system"
@@ -193,7 +193,8 @@ class SystemdUnit(Resource):
             return False
         self.verify(text)
         for change in fileutil.ensure_file(self.path, text.encode(), 0o644, 0, 0,
-                                           diff=not self.props["sensitive"]):
+                                           diff=not self.props["sensitive"],
+                                           backup=backup.inner_file):
             self.ctx.step(change)
         self.daemon_reload()
         return True
@@ -201,7 +202,7 @@ class SystemdUnit(Resource):
     def action_delete(self) -> bool:
         if not self.path.exists():
             return False
-        self.path.unlink()
+        backup.delete_inner_file(self.path)
         self.ctx.step(f"delete {self.path}")
         self.daemon_reload()
         return True

@@ -201,6 +201,27 @@ def test_verify_runs_on_the_staged_file_before_the_deploy(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alice"], "no temp file left"
 
 
+def test_verify_command_that_cannot_run_fails_the_resource(tmp_path):
+    """verification.rb verify_command runs the command through the resource's guard
+    interpreter (DefaultGuardInterpreter: shell_out, mixlib-shellout's 600 s), which rescues
+    neither Errno::ENOENT nor a timeout: a verify naming a missing program fails the
+    resource with that error (not "failed verification"), and the target is untouched."""
+    seen = []
+
+    def run(cmd, **kw):
+        seen.append(kw.get("timeout"))
+        return shell.run(cmd, **kw)
+
+    ctx, _ = context(run=run)
+    conf = tmp_path / "app.conf"
+    conf.write_text("old\n")
+    with pytest.raises(ResourceFailure, match="No such file or directory - no-such-checker") \
+            as err:
+        File(ctx, str(conf), content="new\n", verify="no-such-checker %{path}").apply("create")
+    assert "failed verification" not in str(err.value)
+    assert conf.read_text() == "old\n" and seen == [600]
+
+
 def test_verify_callable_temp_name_and_sensitive(tmp_path):
     """A block gets the temp file's path (verify_block); to_s is "<Proc>" and output nil.
     The temp file is named as file_content_management/tempfile.rb names it:
