@@ -12,7 +12,8 @@ apt_repository (lib/chef/resource/apt_repository.rb): writes
 `signed_by=True` (default) means /etc/apt/keyrings/NAME.gpg unless `key` is None (or False)
 and that keyring is missing: `key` defaults to [], which Ruby counts as true, so a repo
 without a key points at a keyring that may not exist, as Chef 19 writes it. A key is an
-http(s) URL or a cookbook file (files/KEY), imported with `gpg --import` into that keyring.
+http(s) URL or a cookbook file (found as cookbook_file finds it), imported with
+`gpg --import` into that keyring.
 When the list file changed: `apt-cache gencaches` (failure ignored) and, with cache_rebuild,
 apt_update :update (failure ignored unless cache_rebuild_ignore_failure=False). Key ids for a
 keyserver are refused: nodes reach only the config server and the Debian mirror.
@@ -116,10 +117,14 @@ class AptRepository(Resource):
                                 "config server and the Debian mirror: give the key's URL there "
                                 "or a cookbook file")
 
-    def _cookbook_has(self, name: str) -> bool:
+    def _key_file(self, name: str) -> str | None:
+        """The cookbook file a key names, found as Chef finds it (has_cookbook_file? and a
+        cookbook_file resource: file specificity, cookbooks.preferences_for_path)."""
         book = self.ctx.cookbooks.get(self.props["cookbook"] or self.cookbook or "")
-        return book is not None and any(book.has(p) for p in (f"files/{name}",
-                                                                f"files/default/{name}"))
+        return None if book is None else book.preferred(self.ctx.node, "files", name)
+
+    def _cookbook_has(self, name: str) -> bool:
+        return self._key_file(name) is not None
 
     def distribution(self) -> str:
         """Chef's default: node["lsb"]["codename"]; ours: it, else os-release's codename."""
@@ -162,8 +167,7 @@ class AptRepository(Resource):
             data = RemoteFile(self.ctx, f"/tmp/{self.repo_name}.key", source=key).download()
         elif self._cookbook_has(key):
             book = self.ctx.cookbooks[self.props["cookbook"] or self.cookbook or ""]
-            path = next(p for p in (f"files/{key}", f"files/default/{key}") if book.has(p))
-            data = book.read(path)
+            data = book.read(self._key_file(key) or "")
         else:
             raise self.fail(f"Cannot locate key file: {key}")
         os.makedirs(KEYRINGS, mode=0o755, exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 from test_agent_support import FakeRunner, book, context
@@ -178,6 +179,28 @@ def test_apt_repository_key_from_cookbook_goes_to_a_signed_by_keyring(apt_dirs):
     gpg_call = runner.ran("gpg")[0]
     assert gpg_call[-3:-1] == ["--keyring", f"gnupg-ring:{keyring}"]
     assert runner.ran("apt-get") == []               # cache_rebuild=False
+
+
+def test_apt_repository_key_file_is_found_by_file_specificity(apt_dirs):
+    """apt_repository.rb key_resource_type: a key the cookbook has (has_cookbook_file?) is
+    fetched with a cookbook_file resource, so the most specific copy wins
+    (cookbook_version.rb preferences_for_path: PLATFORM/ before default/ before the root)."""
+    files = {"files/repo.asc": "root", "files/default/repo.asc": "default",
+             "files/debian/repo.asc": "debian"}
+    imported = []
+
+    def gpg(cmd, **kwargs):
+        if cmd[0] == "gpg":
+            imported.append(Path(cmd[-1]).read_text())
+            (apt_dirs / "keyrings/internal.gpg").write_bytes(b"keyring")
+        return FakeRunner()(cmd, **kwargs)
+
+    for node, expected in (({"platform": "debian", "platform_version": "12.8"}, "debian"),
+                           ({"platform": "ubuntu", "platform_version": "24.04"}, "default")):
+        ctx, _ = context(cookbooks={"repo": book("repo", files)}, node=node, run=gpg)
+        AptRepository(ctx, "internal", uri="http://config-server/apt", distribution="stable",
+                      key="repo.asc", cookbook="repo", cache_rebuild=False).apply("add")
+        assert imported[-1] == expected
 
 
 def test_apt_repository_refuses_keyserver_ids():
