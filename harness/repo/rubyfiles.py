@@ -69,13 +69,22 @@ def template_problems(directory: Path, files: Collection[str]) -> list[Problem]:
             continue                    # the agent reports unreadable recipes at compile
         for call in ast.walk(tree):
             source = _literal_template_source(call)
-            if source is None or f"templates/{source}" in files or not isinstance(call, ast.Call):
+            if source is None or _has_template(files, source) or not isinstance(call, ast.Call):
                 continue
             twin = erb_twin(files, source)
             if twin is not None:
                 problems.append(Problem(str(directory / rel), f"template source {source!r} "
                                         f"exists only as {twin}: {ERB}", call.lineno))
     return problems
+
+
+def _has_template(files: Collection[str], source: str) -> bool:
+    """Whether a node could find `source`: at templates/' root or in one of its specificity
+    directories (host-FQDN/, PLATFORM-VERSION/, PLATFORM/, default/: which one a node uses
+    depends on its facts, unknown here; cookbook_version.rb preferences_for_path)."""
+    return any(f == f"templates/{source}" or (f.startswith("templates/") and
+               f.count("/") == source.count("/") + 2 and f.endswith(f"/{source}"))
+               for f in files)
 
 
 def _literal_template_source(node: ast.AST) -> str | None:

@@ -108,6 +108,16 @@ def test_a_literal_template_source_that_exists_only_as_erb_is_an_error(repo):
                                       "templates/default/legacy.conf.erb: ERB template is not")
 
 
+def test_a_source_in_a_specificity_directory_is_not_erb_only(repo):
+    """A node finds templates/debian/legacy.conf.j2 (or default/) by Chef's file specificity
+    (cookbook_version.rb preferences_for_path), so the ERB beside it is only a warning."""
+    (repo / "site-cookbooks/legacy/recipes/default.py").write_text(
+        'template("/etc/legacy.conf", mode="0644")\n')
+    (repo / "site-cookbooks/legacy/templates/debian").mkdir(parents=True)
+    (repo / "site-cookbooks/legacy/templates/debian/legacy.conf.j2").write_text("x\n")
+    load_repo(repo)
+
+
 def test_the_server_side_compile_says_why_a_recipe_is_missing() -> None:
     """A backup's cookbook may carry only recipes/x.rb: the 412 names it."""
     manifest = {"name": "old", "version": "1.0.0", "metadata": {"depends": {}},
