@@ -24,13 +24,13 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import backup, fileutil
 from .addressable import normalize_uri
 from .errors import ResourceFailure
-from .ohai import read_os_release
 from .remote_file import RemoteFile
 from .resource import Resource
 
@@ -126,13 +126,24 @@ class AptRepository(Resource):
     def _cookbook_has(self, name: str) -> bool:
         return self._key_file(name) is not None
 
-    def distribution(self) -> str:
-        """Chef's default: node["lsb"]["codename"]; ours: it, else os-release's codename."""
-        if self.props["distribution"]:
-            return str(self.props["distribution"])
-        lsb = self.ctx.node.get("lsb", {}) if self.ctx.node is not None else {}
-        return str(lsb.get("codename") or read_os_release(Path("/etc/os-release"))
-                   .get("VERSION_CODENAME", ""))
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.distribution_given = "distribution" in kwargs   # distribution=None is nil
+        super().__init__(*args, **kwargs)
+
+    def distribution(self) -> str | None:
+        """apt_repository.rb: `property :distribution, [String, nil, FalseClass], default:
+        lazy { node["lsb"]["codename"] }`, nothing else: Ohai's lsb is {} without
+        /usr/bin/lsb_release (harness/agent/ohai.py lsb), so the default is nil there and
+        build_repo's `compact` leaves it out of the line (apt then reads the first component
+        as the suite). None is nil; False is written as Ruby interpolates it."""
+        value = self.props["distribution"]
+        if not self.distribution_given and value is None:
+            node = self.ctx.node
+            lsb = node.get("lsb") if node is not None else None
+            value = lsb.get("codename") if isinstance(lsb, Mapping) else None
+        if value is None:
+            return None
+        return "false" if value is False else str(value)
 
     def signed_by(self) -> str | None:
         """action :add: `if new_resource.key || ::File.exist?(keyring_path)`; key's default []

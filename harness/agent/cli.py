@@ -94,8 +94,16 @@ def converge(config: dict[str, Any], *, why_run: bool, as_json: bool) -> int:
         except OSError as exc:
             raise ConfigError(f"cannot read secret file {config['secret_file']}: "
                               f"{exc.strerror}") from None
+    from . import backup
     from .cookbooks import FileCache  # here, not at the top: `register` needs no jinja2
     from .runner import Run
+
+    # Chef's client.rb settings of the same names, where file resources keep backups and
+    # content refused by `verify`; without them backup.py's defaults (chef-config's for root)
+    for key, name in (("file_backup_path", "FILE_BACKUP_PATH"),
+                      ("file_cache_path", "FILE_CACHE_PATH")):
+        if config.get(key):
+            setattr(backup, name, str(config[key]))
 
     cache_dir = Path(config["cache_dir"])
     cache_dir.mkdir(parents=True, exist_ok=True)

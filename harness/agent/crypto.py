@@ -141,9 +141,31 @@ def is_encrypted_value(value: Any) -> bool:
     return isinstance(value, dict) and "encrypted_data" in value and "iv" in value
 
 
+# Chef's VersionNEncryptor.encryptor_keys (lib/chef/encrypted_data_bag_item/encryptor.rb)
+ENCRYPTOR_KEYS = {1: {"cipher", "encrypted_data", "iv", "version"},
+                  2: {"cipher", "encrypted_data", "hmac", "iv", "version"},
+                  3: {"auth_tag", "cipher", "encrypted_data", "iv", "version"}}
+
+
+def looks_like_encrypted(value: Any) -> bool:
+    """check_encrypted.rb looks_like_encrypted?: a hash whose keys are exactly its
+    version's encryptor keys (Ruby's `case version when 1`: 1.0 is 1, true is not)."""
+    if not isinstance(value, dict) or "version" not in value:
+        return False
+    version = value["version"]
+    if isinstance(version, bool) or not isinstance(version, (int, float)):
+        return False
+    keys = ENCRYPTOR_KEYS[int(version)] if version in ENCRYPTOR_KEYS else None  # 1.0 is 1
+    return keys is not None and set(value) == keys
+
+
 def is_encrypted(item: dict[str, Any]) -> bool:
-    """True when any non-id value has the encrypted shape."""
-    return any(is_encrypted_value(v) for k, v in item.items() if k != "id")
+    """Chef's CheckEncrypted#encrypted? (lib/chef/encrypted_data_bag_item/
+    check_encrypted.rb), which data_query.rb asks before decrypting: true only when the
+    item has a value besides "id" and every such value looks encrypted. An item with one
+    plain value is returned as stored, its encrypted values left as they are."""
+    data = {k: v for k, v in item.items() if k != "id"}
+    return bool(data) and all(looks_like_encrypted(v) for v in data.values())
 
 
 def decrypt_item(item: dict[str, Any], secret: bytes, *, where: str = "data bag item") -> dict[str, Any]:

@@ -5,7 +5,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .allowlist import in_allowlist
+from .allowlist import as_list, in_allowlist
 from .attributes import (
     DEFAULTS,
     OVERRIDES,
@@ -65,18 +65,23 @@ class Node:
 
     `levels` are the attribute components ({"default": ..., "role_default": ..., "normal":
     ..., "automatic": ...}, see attributes.LEVELS); without them, `attributes` is the
-    `default` component (a node built by hand in a test).
+    `default` component and `roles`/`recipes` its automatic ones (a node built by hand in a
+    test). Like Chef 19's Node, it has no `roles`/`recipes` methods (node.rb forwards an
+    unknown method to the attributes, which have none: NoMethodError); recipes read
+    node["roles"] and node["recipes"].
     """
 
     def __init__(self, name: str, environment: str, attributes: dict[str, Any], *,
-                 roles: list[str], recipes: list[str],
+                 roles: list[str] | None = None, recipes: list[str] | None = None,
                  data_bag_item: Callable[[str, str], dict[str, Any]] | None = None,
                  levels: Mapping[str, Mapping[str, Any] | None] | None = None) -> None:
         self.name = name
         self.chef_environment = environment
-        self.attrs = Attributes(levels if levels is not None else {"default": attributes})
-        self.roles = list(roles)
-        self.recipes = list(recipes)
+        if levels is None:
+            automatic = {k: list(v) for k, v in (("roles", roles), ("recipes", recipes))
+                         if v is not None}
+            levels = {"default": attributes, "automatic": automatic}
+        self.attrs = Attributes(levels)
         self.run_state: dict[str, Any] = {}
         self._data_bag_item = data_bag_item
         self._allowlists: dict[tuple[str, str, str], bool] = {}
@@ -107,6 +112,23 @@ class Node:
     @property
     def force_override(self) -> VividMash:
         return self.attrs.component("force_override")
+
+    def loaded_recipe(self, cookbook: str, recipe: str) -> None:
+        """Chef's Node#loaded_recipe (node.rb), called by run_context.rb load_recipe for
+        every recipe it loads (include_recipe too): "cookbook::recipe" is appended to
+        automatic `recipes` unless there, so the rest of the run and searches see it."""
+        qualified = f"{cookbook}::{recipe}"
+        automatic = self.attrs.levels["automatic"]
+        current = automatic.get("recipes")
+        listed = current if isinstance(current, list) else \
+            ([] if current is None else [current])      # Array(automatic_attrs[:recipes])
+        if qualified not in listed:
+            automatic["recipes"] = [*listed, qualified]
+            self.attrs.touched()
+
+    def saved_automatic(self) -> dict[str, Any]:
+        """The automatic component as chef-client saves it (a copy)."""
+        return copy.deepcopy(self.attrs.levels["automatic"])
 
     def saved_levels(self) -> dict[str, dict[str, Any]]:
         """What chef-client saves: combined default, normal, combined override (Chef's
@@ -149,5 +171,10 @@ class Node:
         except LookupError:
             raise RecipeError(f"allowlist {bag}/{name} does not exist (data bag item not "
                               "found: chef-whitelist fails the run the same way)") from None
-        fqdn = str(self.attributes.get("fqdn") or self.name)
-        return in_allowlist(item, fqdn, self.roles, key=key)
+        fqdn = self.attributes.get("fqdn")
+        roles = self.attributes.get("roles") or []       # Chef's role?: node[:roles]
+        if fqdn is None and as_list(item.get(key)):
+            raise RecipeError(f"allowlist {bag}/{name}: TypeError: no implicit conversion of "
+                              "nil into String (chef-whitelist's File.fnmatch?(pattern, "
+                              "node[:fqdn]); fqdn is nil when the hostname does not resolve)")
+        return in_allowlist(item, str(fqdn), roles, key=key)

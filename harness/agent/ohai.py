@@ -6,6 +6,7 @@ ioctl, then to the source address the kernel picks to reach the config server.
 from __future__ import annotations
 
 import fcntl
+import ipaddress as ipaddr
 import json
 import os
 import platform
@@ -23,16 +24,14 @@ SIOCGIFADDR = 0x8915
 
 def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict[str, Any]:
     """Facts of this machine; `server_url` helps find the address when routes are odd."""
-    fqdn = socket.getfqdn()
-    hostname = socket.gethostname().split(".")[0]
-    if "." not in fqdn or fqdn.startswith("localhost"):
-        fqdn = socket.gethostname()
+    machinename = socket.gethostname()
+    fqdn = resolve_fqdn(machinename)
     os_release = read_os_release(root / "etc/os-release")
     uname = platform.uname()
     facts = {
-        "hostname": hostname,
+        "hostname": machinename.split(".")[0],          # `hostname -s`
         "fqdn": fqdn,
-        "domain": fqdn.split(".", 1)[1] if "." in fqdn else "",
+        "domain": domain(fqdn),
         "ipaddress": ipaddress(server_url),
         "platform": os_release.get("ID", uname.system.lower()),
         "platform_version": platform_version(os_release, root),
@@ -42,9 +41,75 @@ def collect(server_url: str | None = None, *, root: Path = Path("/")) -> dict[st
         "kernel": {"name": uname.system, "release": uname.release, "machine": uname.machine},
         "cpu": {"total": os.cpu_count() or 1},
         "memory": memory(root / "proc/meminfo"),
+        "lsb": lsb(root),
         "virtualization": virtualization(root),
     }
     return facts
+
+
+def canonicalize_hostname(hostname: str) -> str:
+    """Ohai's NetworkHelper#canonicalize_hostname (chef/ohai lib/ohai/mixin/network_helper.rb):
+    the canonical name of the first getaddrinfo answer when it has a dot, else the reverse
+    lookup of its address unless that is an IP, else the name given. Raises when the name
+    does not resolve."""
+    first = socket.getaddrinfo(hostname, None, 0, 0, 0, socket.AI_CANONNAME)[0]
+    canonname = first[3]
+    if "." in canonname:
+        return canonname
+    reverse = socket.getnameinfo(first[4], 0)[0]
+    return hostname if _is_ip(reverse) else reverse
+
+
+def resolve_fqdn(hostname: str, attempts: int = 3) -> str | None:
+    """hostname.rb resolve_fqdn: canonicalize_hostname_with_retries (3 tries, then nil), so
+    the fqdn is None (JSON null) when the hostname does not resolve."""
+    for _ in range(attempts):
+        try:
+            return canonicalize_hostname(hostname)
+        except (OSError, UnicodeError, IndexError):
+            continue
+    return None
+
+
+def domain(fqdn: str | None) -> str | None:
+    """hostname.rb collect_domain: `fqdn =~ /.+?\\.(.*)/; domain $1`, so nil (None) for a
+    dotless fqdn or no fqdn, and "" for "host." (what follows the first dot)."""
+    match = re.search(r".+?\.(.*)", fqdn) if fqdn is not None else None
+    return match.group(1) if match else None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddr.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def lsb(root: Path = Path("/")) -> dict[str, str]:
+    """Ohai's linux/lsb.rb: {} unless /usr/bin/lsb_release exists; then `lsb_release -a`'s
+    stdout, line by line: Distributor ID, Description, Release and Codename (the rest of
+    the line after the label's blanks), and any other line, newline and all, as `id`."""
+    out: dict[str, str] = {}
+    if not (root / "usr/bin/lsb_release").exists():
+        return out
+    try:
+        text = subprocess.run(["lsb_release", "-a"], capture_output=True, text=True,
+                              timeout=60, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        text = ""
+    labels = {"Distributor ID": "id", "Description": "description", "Release": "release",
+              "Codename": "codename"}
+    for line in text.splitlines(keepends=True):
+        match = LSB_LINE.match(line)
+        if match and match.group(1) in labels:
+            out[labels[match.group(1)]] = match.group(2)
+        else:
+            out["id"] = line
+    return out
+
+
+LSB_LINE = re.compile(r"^(Distributor ID|Description|Release|Codename):\s+([^\n]+)")
 
 
 CGROUP_CONTAINER = (re.compile(r"^\d+:[^:]*:/(lxc|docker)/.+$", re.M),
@@ -95,18 +160,24 @@ def _read(path: Path) -> str | None:
 
 
 def platform_version(os_release: dict[str, str], root: Path = Path("/")) -> str:
-    """Debian's point release as Ohai reports it ("12.8", "13.2"), else VERSION_ID.
-
-    Ohai's linux platform plugin reads /etc/debian_version for debian (`platform_version
-    File.read("/etc/debian_version").chomp`): cookbooks key on the major, e.g.
-    `node["platform_version"].to_i >= 13`, so both forms must agree on it.
-    """
+    """What Ohai 19 reports (chef/ohai lib/ohai/plugins/linux/platform.rb): with
+    /etc/os-release, determine_os_version: for debian `os_release_info["VERSION_ID"] ||
+    file_read("/etc/debian_version").chomp` ("12", "13"; the point release only on testing
+    and sid, which have no VERSION_ID), for others VERSION_ID or the kernel release
+    (`uname -r`). Without os-release (legacy_platform_detection) /etc/debian_version."""
+    if not os_release:
+        return _read_first_line(root / "etc/debian_version") or ""
+    if os_release.get("VERSION_ID"):
+        return os_release["VERSION_ID"]
     if os_release.get("ID") == "debian":
-        try:
-            return (root / "etc/debian_version").read_text().strip()
-        except OSError:
-            pass
-    return os_release.get("VERSION_ID", "")
+        return _read_first_line(root / "etc/debian_version") or ""
+    return platform.uname().release
+
+
+def _read_first_line(path: Path) -> str | None:
+    """File.read(path).chomp (one trailing newline dropped), None when it cannot be read."""
+    text = _read(path)
+    return None if text is None else text.removesuffix("\n").removesuffix("\r")
 
 
 def read_os_release(path: Path) -> dict[str, str]:
@@ -124,13 +195,13 @@ def read_os_release(path: Path) -> dict[str, str]:
 
 
 def memory(path: Path) -> dict[str, Any]:
-    """Total memory in Chef's shape ("NkB") plus a number that is easy to compute with."""
+    """Total memory as Ohai's linux/memory.rb writes it ("NkB": number and unit, no blank)."""
     try:
         for line in path.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                kb = int(line.split()[1])
-                return {"total": f"{kb}kB", "total_kb": kb}
-    except (OSError, ValueError, IndexError):
+            match = re.match(r"^MemTotal:\s+(\d+) (.+)", line)
+            if match:
+                return {"total": f"{match.group(1)}{match.group(2)}"}
+    except OSError:
         pass
     return {}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -41,6 +42,26 @@ def recipe_name(item: str) -> str:
     return item if "::" in item else f"{item}::default"
 
 
+@dataclass
+class _Action:
+    """A custom resource action whose body is running: its resource's cookbook and recipe,
+    whether this is a `before` prediction, who converges what it declares (unified mode),
+    and whether a converge_by ran."""
+
+    cookbook: str | None
+    recipe: str | None
+    predict: bool
+    declare: Callable[[Resource], None] | None = None
+    updated: bool = False
+
+
+def _flatten(items: Any) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        out.extend(_flatten(item) if isinstance(item, (list, tuple)) else [item])
+    return out
+
+
 class Compiler:
     """Runs recipes and collects their resources; `api` are the extra globals (search...)."""
 
@@ -51,7 +72,7 @@ class Compiler:
         self.loaded: list[str] = []
         self.stack: list[tuple[str, str]] = []   # (recipe, label) being executed
         self.labels: dict[str, str] = {}         # file label -> recipe
-        self.collecting: list[dict[str, bool]] = []  # custom resource actions being run
+        self.collecting: list[_Action] = []      # custom resource actions being run
         self.types = dict(RESOURCE_TYPES)
         ctx.collect = self.collect
         self.load_custom_resources()
@@ -62,6 +83,9 @@ class Compiler:
         if name in self.loaded:
             return
         cookbook, _, short = name.partition("::")
+        # run_context.rb load_recipe: node.loaded_recipe before the cookbook loads the file
+        if self.ctx.node is not None:
+            self.ctx.node.loaded_recipe(cookbook, short)
         book = self.ctx.cookbooks.get(cookbook)
         if book is None:
             raise RecipeError(f"recipe {name}: cookbook {cookbook} is not in this node's "
@@ -107,22 +131,55 @@ class Compiler:
             frame = frame.f_back
         return None
 
-    def globals_for(self, cookbook: str, short: str) -> dict[str, Any]:
+    def globals_for(self, cookbook: str, short: str, *, action: bool = False
+                    ) -> dict[str, Any]:
+        """A recipe's globals. With `action` (a resources/NAME.py file), the resource
+        factories, include_recipe's "::x" and cookbook_name follow the custom resource whose
+        action is running, as Chef's provider DSL (see `_origin`)."""
         env: dict[str, Any] = {"__name__": f"recipe:{cookbook}::{short}",
                                "__builtins__": __builtins__,
                                "cookbook_name": cookbook, "recipe_name": short,
-                               "node": self.ctx.node, "include_recipe": self.include_recipe,
-                               "lazy": self.lazy}
+                               "node": self.ctx.node, "lazy": self.lazy}
+        origin = None if action else (cookbook, short)
+        env["include_recipe"] = self._includer(origin, cookbook)
         env.update(self.api)
         for kind, cls in self.types.items():
-            env[kind] = self._factory(cls, cookbook)
+            env[kind] = self._factory(cls, origin, cookbook, short)
         return env
+
+    def _origin(self, origin: tuple[str, str] | None, cookbook: str, short: str
+                ) -> tuple[str | None, str | None]:
+        """(cookbook_name, recipe_name) of a resource declared now. In a recipe: the recipe's.
+        In a custom resource's action: the custom resource's own, i.e. the cookbook of the
+        recipe that declared it, not the one defining it (Chef: declare_resource.rb
+        build_resource passes `cookbook_name: cookbook_name`, and provider.rb `def
+        cookbook_name; new_resource.cookbook_name; end`), so a template or cookbook_file in
+        an action is looked up in the caller's cookbook unless it says `cookbook=`."""
+        if origin is None and self.collecting:
+            return self.collecting[-1].cookbook, self.collecting[-1].recipe
+        return origin or (cookbook, short)
+
+    def _includer(self, origin: tuple[str, str] | None, cookbook: str) -> Callable[..., None]:
+        """include_recipe(*names): Chef's DSL passes `current_cookbook: cookbook_name`, so
+        "::x" is a recipe of the current cookbook (recipe.rb parse_recipe_name), and takes
+        several names (dsl/include_recipe.rb `*recipe_names`, flattened)."""
+        def include_recipe(*items: Any) -> None:
+            current = self._origin(origin, cookbook, "")[0]
+            for item in _flatten(items):
+                item = str(item)
+                if item.startswith("::"):
+                    if current is None:
+                        raise RecipeError(f"current cookbook is unknown, cannot resolve {item}",
+                                          f"recipe[{item}]")
+                    item = f"{current}{item}"
+                self.include_recipe(item)
+        return include_recipe
 
     # -- custom resources (harness/agent/custom.py) ----------------------------------------
     def load_custom_resources(self) -> None:
         """Every cookbook's resources/NAME.py becomes a resource type (COOKBOOK_NAME); each
         file's actions can use every type, whichever file defines it."""
-        envs: list[tuple[dict[str, Any], str]] = []
+        envs: list[tuple[dict[str, Any], str, str]] = []
         for cookbook in sorted(self.ctx.cookbooks):
             book = self.ctx.cookbooks[cookbook]
             for path in sorted(p for p in book.paths
@@ -130,7 +187,7 @@ class Compiler:
                                and p.count("/") == 1):
                 label = book.label(path)
                 self.labels[label] = f"{cookbook} {path}"
-                env = self.globals_for(cookbook, path[len("resources/"):-3])
+                env = self.globals_for(cookbook, path[len("resources/"):-3], action=True)
                 env["converge_by"] = self.converge_by
                 env["__name__"] = f"resource:{cookbook}/{path}"
                 where = f"recipe[{cookbook}]"
@@ -141,7 +198,7 @@ class Compiler:
                         raise ValueError(f"resource type {kind} is already defined "
                                          f"({getattr(self.types[kind], 'source', 'built in')})")
                     self.types[kind] = define(kind, env, label)
-                    envs.append((env, cookbook))
+                    envs.append((env, cookbook, path[len("resources/"):-3]))
                 except SyntaxError as exc:
                     raise RecipeError(f"{label}:{exc.lineno}: SyntaxError: {exc.msg}",
                                       where) from None
@@ -150,18 +207,20 @@ class Compiler:
                         else f"{type(exc).__name__}: {exc}"
                     raise RecipeError(f"custom resource {self._where(exc, label)}: {text}",
                                       where) from None
-        for env, cookbook in envs:
+        for env, cookbook, stem in envs:
             for kind, cls in self.types.items():
-                env.setdefault(kind, self._factory(cls, cookbook))
+                env.setdefault(kind, self._factory(cls, None, cookbook, stem))
 
-    def collect(self, fn: Callable[[], Any], owner: str, predict: bool
+    def collect(self, fn: Callable[[], Any], owner: Resource, predict: bool,
+                declare: Callable[[Resource], None] | None = None
                 ) -> tuple[list[Resource], bool]:
-        """Run a custom resource action's body; (resources it declared, converge_by ran)."""
+        """Run a custom resource action's body; (resources it declared, converge_by ran).
+        `declare` gets each resource as it is declared (unified mode converges it then)."""
         saved, self.resources = self.resources, []
-        self.collecting.append({"updated": False, "predict": predict})
+        self.collecting.append(_Action(owner.cookbook, owner.recipe, predict, declare))
         try:
             fn()
-            return self.resources, self.collecting[-1]["updated"]
+            return self.resources, self.collecting[-1].updated
         except AgentError:
             raise
         except Exception as exc:
@@ -170,7 +229,7 @@ class Compiler:
                 if frame.f_code.co_filename in self.labels:
                     line = f"{frame.f_code.co_filename}:{lineno}"
             raise ResourceFailure(f"action body failed{f' at {line}' if line else ''}: "
-                                  f"{type(exc).__name__}: {exc}", owner) from None
+                                  f"{type(exc).__name__}: {exc}", owner.key) from None
         finally:
             self.resources = saved
             self.collecting.pop()
@@ -179,8 +238,8 @@ class Compiler:
         """Chef's converge_by inside a custom resource action: run fn, count as a change."""
         if not self.collecting:
             raise RecipeError("converge_by() only works inside a custom resource action")
-        self.collecting[-1]["updated"] = True
-        if not self.collecting[-1]["predict"]:
+        self.collecting[-1].updated = True
+        if not self.collecting[-1].predict:
             self.ctx.step(description)
             fn()
 
@@ -188,19 +247,24 @@ class Compiler:
         """A property value computed when its resource converges (memoized, callable)."""
         return Lazy(fn, self.location())
 
-    def _factory(self, cls: type[Resource], cookbook: str) -> Callable[..., Resource]:
+    def _factory(self, cls: type[Resource], origin: tuple[str, str] | None, cookbook: str,
+                 short: str) -> Callable[..., Resource]:
         def declare(name: str, **kwargs: Any) -> Resource:
             where = self.location()
+            book, recipe = self._origin(origin, cookbook, short)
             if isinstance(name, Lazy):
                 recipe = self.stack[-1][0] if self.stack else "?"
                 raise RecipeError(f"recipe {recipe} ({where}): {cls.kind}() name cannot be "
                                   "lazy: names identify resources for notifications and "
                                   "reports before the converge starts", f"recipe[{recipe}]")
             try:
-                res = cls(self.ctx, name, cookbook=cookbook, defined_at=where, **kwargs)
+                res = cls(self.ctx, name, cookbook_name=book, recipe_name=recipe,
+                          defined_at=where, **kwargs)
             except ResourceFailure as exc:
                 raise RecipeError(f"{exc.resource} ({where}): {exc}", exc.resource) from None
             self.resources.append(res)
+            if self.collecting and self.collecting[-1].declare is not None:
+                self.collecting[-1].declare(res)  # unified mode: converges it now
             return res
         declare.__name__ = cls.kind
         return declare

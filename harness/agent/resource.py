@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from . import shell
 from .errors import ResourceFailure
-from .lazy import Lazy, LazyError, contains_lazy, resolve
+from .lazy import Lazy, LazyError, contains_lazy, lazy_names, own_default, resolve_property
 
 TIMINGS = {"delayed": "delayed", "immediately": "immediately", "immediate": "immediately",
            "before": "before"}
@@ -34,8 +34,8 @@ class Context:
     state: dict[str, Any] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep      # retry_delay waits (tests replace it)
     # custom resources: the Compiler collects an action's resources, the Converger runs them
-    collect: Callable[[Callable[[], Any], str, bool], tuple[list[Resource], bool]] | None = None
-    sub_converge: Callable[[list[Resource]], bool] | None = None
+    collect: Callable[..., tuple[list[Resource], bool]] | None = None
+    converger: Any = None  # the Converger running now (converge.py; no import cycle)
 
     def step(self, message: str) -> None:
         """Say what a (possibly long) action is doing right now."""
@@ -77,12 +77,17 @@ class Resource:
     actions: ClassVar[tuple[str, ...]] = ()
     default_action: ClassVar[str | list[str]] = "nothing"
     properties: ClassVar[dict[str, Any]] = {}
+    keeps_nested_lazy: ClassVar[bool] = False  # custom resources (harness/agent/lazy.py NESTED)
 
-    def __init__(self, ctx: Context, name: str, *, cookbook: str | None = None,
-                 defined_at: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, ctx: Context, name: str, *, cookbook_name: str | None = None,
+                 recipe_name: str | None = None, defined_at: str | None = None,
+                 **kwargs: Any) -> None:
         self.ctx = ctx
         self.name = str(name)
-        self.cookbook = cookbook
+        # Chef's resource.cookbook_name / recipe_name: where it was declared (resource_builder.rb;
+        # inside a custom resource's action, the custom resource's own, provider.rb)
+        self.cookbook = cookbook_name
+        self.recipe = recipe_name
         self.defined_at = defined_at
         unknown = sorted(set(kwargs) - set(self.properties) - set(COMMON))
         if unknown:
@@ -93,8 +98,12 @@ class Resource:
             if contains_lazy(kwargs.get(option)):
                 raise ResourceFailure(f"{option} cannot be lazy (only property values can: "
                                       f"{', '.join(sorted(self.properties))})", self.key)
-        self.props = {k: kwargs.get(k, default) for k, default in self.properties.items()}
-        self.lazy_props = [k for k, v in self.props.items() if contains_lazy(v)]
+        self.props = {k: kwargs[k] if k in kwargs else own_default(default)
+                      for k, default in self.properties.items()}
+        try:
+            self.lazy_props = lazy_names(self.kind, self.props, self.keeps_nested_lazy)
+        except ValueError as exc:
+            raise ResourceFailure(str(exc), self.key) from None
         action = kwargs.get("action") or self.default_action
         self.action_list = [action] if isinstance(action, str) else list(action)
         for act in self.action_list:
@@ -109,6 +118,8 @@ class Resource:
         self.retries = _count(kwargs.get("retries", 0), "retries", self.key)
         self.retry_delay = _count(kwargs.get("retry_delay", 2), "retry_delay", self.key)
         self.sensitive = _sensitive(kwargs.get("sensitive"), self.key)
+        # set by a custom resource whose action changed something, even if it then failed
+        self.updated_by_last_action = False
         self.validate()
 
     @property
@@ -121,6 +132,10 @@ class Resource:
     def validate(self) -> None:
         """Check property values at declaration time (subclasses); a check skips a property
         that is still lazy (`pending`) and runs again on the resolved values."""
+
+    def check_action(self, action: str) -> None:
+        """Checks Chef's provider makes when `action` runs, after the guards (custom
+        resources: `required`); why-run makes them too."""
 
     def pending(self, name: str) -> bool:
         """True while property `name` holds a lazy value that has not been resolved."""
@@ -142,7 +157,8 @@ class Resource:
         names = list(self.lazy_props)
         for name in names:
             try:
-                self.props[name] = resolve(self.props[name])
+                self.props[name] = resolve_property(self.kind, name, self.props[name],
+                                                    self.keeps_nested_lazy)
             except LazyError as exc:
                 raise self.fail(f"property {name}: {exc}") from None
         self.lazy_props = []

@@ -5,6 +5,7 @@ host by the unit-test layer (like ChefSpec), against an in-process config server
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import time
 from collections.abc import Callable
@@ -43,16 +44,20 @@ class Run:
 
     # -- the recipe-facing API -------------------------------------------------------------
     def search(self, index: str, query: str = "*:*") -> list[dict[str, Any]]:
-        """Rows sorted by name; node rows also answer merged attributes (n["ipaddress"])."""
+        """Rows in the server's order, as Chef's search/query.rb maps them (no sort on the
+        client: a recipe that needs an order sorts); node rows also answer merged
+        attributes (n["ipaddress"]). The settle record keeps the names sorted."""
         rows = self.api.search(index, query)
         if index == "node":
             rows = [SearchNode(row) for row in rows]
-        rows.sort(key=_row_name)
-        self.searches[(index, query)] = [_row_name(r) for r in rows]
+        self.searches[(index, query)] = sorted(_row_name(r) for r in rows)
         return rows
 
     def data_bag_item(self, bag: str, item: str) -> dict[str, Any]:
-        """The item, decrypted when encrypted (needs the secret file); cached per run."""
+        """The item, decrypted when encrypted (needs the secret file). A fresh copy on every
+        call, as Chef's data_query.rb loads a new DataBagItem per call (the caller owns it:
+        a recipe that deletes a key does not change what the next caller gets); the fetch
+        and decryption are cached per run."""
         if (bag, item) not in self.items:
             try:
                 doc = self.api.get(f"/data/{bag}/{item}")
@@ -64,7 +69,7 @@ class Run:
                                        "agent has no secret_file")
                 doc = decrypt_item(doc, self.secret, where=f"data bag item {bag}/{item}")
             self.items[(bag, item)] = doc
-        return self.items[(bag, item)]
+        return copy.deepcopy(self.items[(bag, item)])
 
     def data_bag(self, bag: str) -> list[str]:
         return sorted(self.api.get(f"/data/{bag}"))
@@ -88,8 +93,6 @@ class Run:
             "recipes": with_duplicate_names(self.policy.get("recipes", [])),
             "expanded_run_list": self.policy.get("recipes", [])})
         self.ctx.node = Node(self.node_name, env, {}, levels=self.attribute_levels(),
-                             roles=self.policy.get("roles", []),
-                             recipes=self.policy.get("recipes", []),
                              data_bag_item=self.data_bag_item)
         self.ctx.cookbooks = fetch_cookbooks(self.api, self.policy.get("cookbook_versions", {}),
                                              self.cache, self.out)
@@ -119,11 +122,17 @@ class Run:
         return levels
 
     def save_node(self) -> None:
-        """Publish facts and attributes so peers find this node by search; like chef-client:
-        combined default, normal (with the recipes' node.normal writes), combined override."""
-        doc = self.api.get(f"/nodes/{self.node_name}")  # keep a flip made meanwhile
+        """chef-client's end-of-run `node.save` (Chef::Node#save / #for_json): the node as
+        this run loaded it, so its chef_environment and run_list are those of the start (a
+        flip made while the run went on is overwritten, as in Chef), with combined default,
+        normal (the stored node's plus the recipes' node.normal writes), combined override,
+        and automatic (facts, roles, recipes including those include_recipe loaded)."""
+        doc = copy.deepcopy(self.node_doc)
+        for key in ("chef_environment", "run_list"):  # what the policy was compiled from
+            if key in self.policy:
+                doc[key] = self.policy[key]
         doc.update(self.ctx.node.saved_levels())
-        doc["automatic"] = self.automatic
+        doc["automatic"] = self.ctx.node.saved_automatic()
         self.api.put(f"/nodes/{self.node_name}", doc)
 
     def execute(self) -> dict[str, Any]:
@@ -134,11 +143,9 @@ class Run:
         converger: Converger | None = None
         self.prepare()
         try:
-            if not self.why_run:
-                self.save_node()
             converger = self.compile()
             converger.run()
-            if not self.why_run:
+            if not self.why_run:  # client.rb converge_and_save: only after a good converge
                 self.save_node()
         except (RecipeError, ResourceFailure) as exc:
             failure = {"resource": exc.resource or "recipe", "message": _message(exc)}
@@ -180,7 +187,7 @@ def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, An
     is wrong.
     """
     facts = ohai.collect(server_url)
-    facts.update(hostname=node_name, fqdn=node_name, domain="")
+    facts.update(hostname=node_name, fqdn=node_name, domain=None)  # dotless: Ohai's nil
     run = Run(Api(server_url, token), node_name, why_run=True, secret=secret,
               facts=deep_merge(facts, automatic or {}), out=out or (lambda line: None))
     return plan(run, contents_under)

@@ -31,10 +31,10 @@ __all__ = ["FACTS", "ResourceView", "UnitError", "UnitRun", "converge"]
 
 # Fauxhai's role: fixed facts of a bookworm host (the base image), so runs are reproducible.
 FACTS: dict[str, Any] = {
-    "domain": "", "ipaddress": "10.0.0.1", "platform": "debian", "platform_version": "12",
-    "platform_family": "debian", "os": "linux",
+    "domain": None, "ipaddress": "10.0.0.1", "platform": "debian", "platform_version": "12",
+    "platform_family": "debian", "os": "linux", "lsb": {},
     "kernel": {"name": "Linux", "release": "6.1.0-unit", "machine": "x86_64"},
-    "cpu": {"total": 2}, "memory": {"total": "4028000kB", "total_kb": 4028000}}
+    "cpu": {"total": 2}, "memory": {"total": "4028000kB"}}   # as harness/agent/ohai.py
 NODE_KEYS = ("normal", "automatic")
 DEFAULT_LEVELS = ("default", "env_default", "role_default")
 OVERRIDE_LEVELS = ("override", "role_override", "env_override")

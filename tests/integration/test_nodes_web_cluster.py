@@ -62,8 +62,9 @@ def test_search_settled_every_node_sees_every_peer(web):
         return settle(list(web.nodes), lambda n: web.reports[n][-1], web.client.search,
                       web.converge_all, web.progress)
 
-    # Whether the bootstrap's compile-time search already saw the peer is a race (both nodes
-    # save themselves within a second); after the settle passes every node sees every peer.
+    # A node is saved at the end of a successful converge (as chef-client), so the
+    # bootstrap's compile-time search sees a peer only if the peer's first run already
+    # ended; after the settle passes every node sees every peer.
     assert peers() == {"web-1": ["web-1", "web-2"], "web-2": ["web-1", "web-2"]}
     # A peer that appears later makes every node's search stale: one more pass, real agents.
     web.client.put("/nodes/web-9", {"name": "web-9", "chef_environment": "_default",

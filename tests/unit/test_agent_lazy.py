@@ -45,7 +45,7 @@ def joining_runner(api: FakeApi, seen: list[int]):
 
 
 SEARCHES = (
-    "names = lambda: ','.join(n['name'] for n in search('node', 'role:web'))\n"
+    "names = lambda: ','.join(sorted(n['name'] for n in search('node', 'role:web')))\n"
     "early = names()\n"
     "file(OUT + '/early', content=early)\n"
     "execute('peer-joins')\n"

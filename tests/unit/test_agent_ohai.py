@@ -27,21 +27,26 @@ def test_os_release_and_meminfo_parsing(tmp_path):
     (tmp_path / "proc/meminfo").write_text("MemTotal:        2048000 kB\nMemFree: 1 kB\n")
     assert ohai.read_os_release(tmp_path / "etc/os-release") == {
         "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)", "ID": "debian", "VERSION_ID": "12"}
-    assert ohai.memory(tmp_path / "proc/meminfo") == {"total": "2048000kB", "total_kb": 2048000}
+    assert ohai.memory(tmp_path / "proc/meminfo") == {"total": "2048000kB"}  # Ohai's only
     facts = ohai.collect(root=tmp_path)
     assert (facts["platform"], facts["platform_version"]) == ("debian", "12")
 
 
-def test_debian_platform_version_is_the_point_release_like_ohai(tmp_path):
-    """Ohai's linux/platform.rb, debian_platform_version: `File.read("/etc/debian_version")
-    .chomp` (chef/ohai lib/ohai/plugins/linux/platform.rb); other IDs keep VERSION_ID."""
+def test_debian_platform_version_is_os_release_version_id_like_ohai(tmp_path):
+    """Ohai 19 (chef/ohai lib/ohai/plugins/linux/platform.rb determine_os_version): for
+    debian `os_release_info["VERSION_ID"] || file_read("/etc/debian_version").chomp`, so
+    "13", not the point release; /etc/debian_version only when VERSION_ID is missing
+    (testing, sid), or without os-release at all (legacy_platform_detection). Other IDs:
+    VERSION_ID, else the kernel release (`uname -r`)."""
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/debian_version").write_text("13.8\n")
     debian = {"ID": "debian", "VERSION_ID": "13"}
-    assert ohai.platform_version(debian, tmp_path) == "13.8"
-    assert ohai.platform_version({"ID": "ubuntu", "VERSION_ID": "24.04"}, tmp_path) == "24.04"
-    (tmp_path / "etc/debian_version").unlink()
     assert ohai.platform_version(debian, tmp_path) == "13"
+    assert ohai.platform_version({"ID": "ubuntu", "VERSION_ID": "24.04"}, tmp_path) == "24.04"
+    (tmp_path / "etc/debian_version").write_text("trixie/sid\n")
+    assert ohai.platform_version({"ID": "debian"}, tmp_path) == "trixie/sid"
+    assert ohai.platform_version({}, tmp_path) == "trixie/sid"
+    assert ohai.platform_version({"ID": "arch"}, tmp_path) == os.uname().release
 
 
 def test_default_route_from_proc_net_route(tmp_path, monkeypatch):

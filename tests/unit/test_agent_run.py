@@ -76,9 +76,10 @@ def test_full_run_converges_and_reports(tmp_path):
                            "changed", "failure"}
     assert runner.ran("systemctl", "--system", "restart", "nginx")
     saved = [doc for path, doc in api.puts if path == "/nodes/web-1"]
-    assert len(saved) == 2, "saved at the start (for peers' search) and at the end"
+    assert len(saved) == 1, "saved once, after the converge succeeded (converge_and_save)"
     assert saved[0]["automatic"]["roles"] == ["web"]
-    assert saved[0]["automatic"]["recipes"] == ["web", "web::default"]  # with_duplicate_names
+    # with_duplicate_names, then base::default, which web::default included (loaded_recipe)
+    assert saved[0]["automatic"]["recipes"] == ["web", "web::default", "base::default"]
     assert saved[0]["automatic"]["expanded_run_list"] == ["web::default"]
     assert saved[0]["automatic"]["ipaddress"] == "10.0.0.9"
     assert any(line.startswith("  * template[") and "(changed)" in line for line in lines)
@@ -155,7 +156,7 @@ def test_failing_resource_fails_the_run_and_declaration_site_is_named(tmp_path):
     assert "command exited 3" in report["failure"]["message"]
     assert "declared at app/recipes/default.py:2" in report["failure"]["message"]
     assert not (tmp_path / "never").exists()
-    assert [d for p, d in api.puts if p == "/nodes/web-1"].__len__() == 1, "no final save"
+    assert [d for p, d in api.puts if p == "/nodes/web-1"] == [], "a failed run saves nothing"
 
 
 def test_encrypted_item_without_secret_is_a_clear_error(tmp_path):

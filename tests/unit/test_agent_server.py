@@ -69,7 +69,9 @@ def install_agent(tmp_path: Path, server: ConfigServer) -> None:
     (tmp_path / "agent.json").write_text(json.dumps({
         "server_url": server.url, "node_name": "web-1",
         "token_file": str(tmp_path / "client.token"),
-        "secret_file": str(tmp_path / "secret"), "cache_dir": str(tmp_path / "cache")}))
+        "secret_file": str(tmp_path / "secret"), "cache_dir": str(tmp_path / "cache"),
+        "file_backup_path": str(tmp_path / "backup"),   # not the host's /var/chef
+        "file_cache_path": str(tmp_path / "chef-cache")}))
 
 
 def agent(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -99,17 +101,27 @@ def test_register_converge_idempotent_and_reports(tmp_path, server):
 
     first = agent(tmp_path, "converge", "--json")
     assert first.returncode == 0, first.stderr
-    assert (out / "web.conf").read_text() == "port=8080 workers=4\npeer=web-1\npw=pw1\n"
+    # the node is saved only after its first converge succeeded (client.rb
+    # converge_and_save), so that converge's own search does not find it yet
+    assert (out / "web.conf").read_text() == "port=8080 workers=4\npw=pw1\n"
     assert (out / "index.html").read_text() == "<h1>hi</h1>\n"
     report = json.loads(first.stdout.strip().splitlines()[-1])
     assert report["status"] == "success" and len(report["changed"]) == 3
-    assert report["searches"] == [{"index": "node", "query": "roles:web", "names": ["web-1"]}]
+    assert report["searches"] == [{"index": "node", "query": "roles:web", "names": []}]
     assert "  * template[" in first.stdout
 
     second = agent(tmp_path, "converge", "--json")
-    assert json.loads(second.stdout.strip().splitlines()[-1])["changed"] == []
+    assert (out / "web.conf").read_text() == "port=8080 workers=4\npeer=web-1\npw=pw1\n"
+    assert json.loads(second.stdout.strip().splitlines()[-1])["changed"] == [
+        f"template[{out}/web.conf]"]
+    # the replaced content is backed up where agent.json's file_backup_path says (Chef's
+    # client.rb setting; /var/chef/backup by default)
+    (kept,) = (tmp_path / "backup").rglob("web.conf.chef-*")
+    assert kept.read_text() == "port=8080 workers=4\npw=pw1\n"
+    third = agent(tmp_path, "converge", "--json")
+    assert json.loads(third.stdout.strip().splitlines()[-1])["changed"] == []
     reports = admin.get("/reports/nodes/web-1/runs")
-    assert [r["status"] for r in reports] == ["success", "success"]
+    assert [r["status"] for r in reports] == ["success", "success", "success"]
     saved = admin.get("/nodes/web-1")
     assert saved["automatic"]["roles"] == ["web"] and saved["automatic"]["ipaddress"]
     assert [r["name"] for r in admin.search("node", "web_workers:4")] == ["web-1"]

@@ -5,14 +5,15 @@
 # `roles:` (plural) is the expanded run list a converge saved, as in Chef; `role:` would
 # name only roles written in a run list, and match a registered node before its first
 # converge saved its ipaddress.
-# A node is only found once its agent saved its attributes (at the start of each run), so
-# the search is lazy: it runs when zoo.cfg converges, after package[zookeeperd] installed
-# (tens of seconds into the run), not while recipes compile. Nodes of a cluster bootstrap
-# together, so by then every peer has saved itself and the first converge already sees the
-# whole ensemble. A peer that starts later is missed by this run: this node always counts
-# itself (a lone member runs standalone), and the harness converges again until every
-# node's search answer settles. The lazy value is computed once per run and feeds both
-# zoo.cfg and myid, so they always agree. myid is the 1-based position of the node name in
+# A node is only found once a converge of it succeeded: the node is saved at the end of a
+# successful run, as chef-client saves it (never at the start). Nodes of a new cluster
+# converge together, so the first converge finds neither its peers nor itself: this node
+# always counts itself (a lone member runs standalone), and the harness converges again
+# until every node's search answer settles; the second converge sees the whole ensemble.
+# The search is lazy: it runs when zoo.cfg converges, after package[zookeeperd] installed
+# (tens of seconds into the run), not while recipes compile, so a peer whose converge
+# succeeded in the meantime is counted. The lazy value is computed once per run and feeds
+# both zoo.cfg and myid, so they always agree. myid is the 1-based position of the node name in
 # the sorted member names, so every member computes the same numbering.
 zk = node["zookeeper"]
 conf_dir = zk["conf_dir"]
