@@ -51,10 +51,7 @@ class CookbookFile(FileResource):
     def validate(self) -> None:
         """resource/cookbook_file.rb `property :source, [ String, Array ]`."""
         super().validate()
-        value = self.props["source"]
-        if not self.pending("source") and not isinstance(value, (str, list, type(None))):
-            raise self.fail("Property source must be one of: String, Array!  You passed "
-                            f"{fileutil.ruby_inspect(value)}.")
+        check_source(self)
 
     def source(self) -> str | list[str]:
         value = self.props["source"]
@@ -86,6 +83,14 @@ class CookbookFile(FileResource):
         return props
 
 
+def check_source(res: FileResource) -> None:
+    """resource/cookbook_file.rb and template.rb: `property :source, [ String, Array ]`."""
+    value = res.props["source"]
+    if not res.pending("source") and not isinstance(value, (str, list, type(None))):
+        raise res.fail("Property source must be one of: String, Array!  You passed "
+                       f"{fileutil.ruby_inspect(value)}.")
+
+
 class Template(FileResource):
     kind = "template"
     actions = ("create", "create_if_missing", "delete")
@@ -99,10 +104,7 @@ class Template(FileResource):
         variables = self.props["variables"]
         if not self.pending("variables") and not isinstance(variables, (dict, type(None))):
             raise self.fail(f"variables must be a dict, got {type(variables).__name__}")
-        value = self.props["source"]
-        if not self.pending("source") and not isinstance(value, (str, list, type(None))):
-            raise self.fail("Property source must be one of: String, Array!  You passed "
-                            f"{fileutil.ruby_inspect(value)}.")
+        check_source(self)
 
     def source(self) -> str | list[str]:
         value = self.props["source"]

@@ -62,31 +62,25 @@ def ruby_inspect(value: Any) -> str:
 def uid_of(owner: Any) -> int | None:
     """unix.rb uid_from_resource: a String is always a user name (Etc.getpwnam, so "1000" is
     looked up as a name), only an Integer is an id; anything else cannot be resolved."""
-    if owner is None:
-        return None
-    if isinstance(owner, int) and not isinstance(owner, bool):
-        return owner
-    if isinstance(owner, str):
-        try:
-            return pwd.getpwnam(owner).pw_uid
-        except (KeyError, ValueError):
-            pass
-    raise ValueError(f"cannot determine user id for '{ruby_to_s(owner)}', does the user exist "
-                     "on this system?")
+    return _id_of(owner, lambda name: pwd.getpwnam(name).pw_uid, "user")
 
 
 def gid_of(group: Any) -> int | None:
     """unix.rb gid_from_resource: the same rule with Etc.getgrnam."""
-    if group is None:
+    return _id_of(group, lambda name: grp.getgrnam(name).gr_gid, "group")
+
+
+def _id_of(value: Any, lookup: Callable[[str], int], kind: str) -> int | None:
+    if value is None:
         return None
-    if isinstance(group, int) and not isinstance(group, bool):
-        return group
-    if isinstance(group, str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
         try:
-            return grp.getgrnam(group).gr_gid
+            return lookup(value)
         except (KeyError, ValueError):
             pass
-    raise ValueError(f"cannot determine group id for '{ruby_to_s(group)}', does the group "
+    raise ValueError(f"cannot determine {kind} id for '{ruby_to_s(value)}', does the {kind} "
                      "exist on this system?")
 
 

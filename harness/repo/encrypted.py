@@ -67,7 +67,9 @@ def _is_encrypted_value(value: Any) -> bool:
     return isinstance(value, dict) and "encrypted_data" in value and "iv" in value
 
 
-# Chef's VersionNEncryptor.encryptor_keys (lib/chef/encrypted_data_bag_item/encryptor.rb)
+# Chef's VersionNEncryptor.encryptor_keys (lib/chef/encrypted_data_bag_item/encryptor.rb).
+# This and is_encrypted are also in harness/agent/crypto.py: the repo model imports only
+# harness.errors and itself, and the agent only the stdlib (tests/unit/test_architecture.py)
 ENCRYPTOR_KEYS = {1: {"cipher", "encrypted_data", "iv", "version"},
                   2: {"cipher", "encrypted_data", "hmac", "iv", "version"},
                   3: {"auth_tag", "cipher", "encrypted_data", "iv", "version"}}
