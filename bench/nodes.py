@@ -110,7 +110,8 @@ def run_spec(spec: str, extra: list[str]) -> tuple[float, dict, str, LoadSampler
         doc = json.loads(Path(out).read_text())
     except ValueError:   # the child ended before its session did: show why
         print(proc.stdout[-6000:], proc.stderr[-6000:], sep="\n", file=sys.stderr)
-        raise SystemExit(f"bench: pytest {spec} wrote no recording (exit {proc.returncode})")
+        raise SystemExit(f"bench: pytest {spec} wrote no recording (exit {proc.returncode})") \
+            from None
     finally:
         Path(out).unlink(missing_ok=True)
     tail = "\n".join((proc.stdout.strip().splitlines() or [""])[-1:])
