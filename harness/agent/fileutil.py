@@ -45,18 +45,37 @@ def ruby_to_s(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+RUBY_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v",
+                "\b": "\\b", "\a": "\\a", "\x1b": "\\e", '"': '\\"', "\\": "\\\\"}
+
+
 def ruby_inspect(value: Any) -> str:
-    """How Chef's validation messages show a value (`value.inspect`), closely enough."""
+    """How Chef's messages show a value (`value.inspect`), closely enough; a String as
+    String#inspect: quotes, escapes, \\uXXXX for the unprintable."""
     if value is None or isinstance(value, bool):
         return "nil" if value is None else ruby_to_s(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _inspect_string(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(ruby_inspect(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{ruby_inspect(k)} => {ruby_inspect(v)}"
                                for k, v in value.items()) + "}"
     return str(value)
+
+
+def _inspect_string(text: str) -> str:
+    out = []
+    for i, char in enumerate(text):
+        if char in RUBY_ESCAPES:
+            out.append(RUBY_ESCAPES[char])
+        elif char == "#" and text[i + 1:i + 2] in ("{", "$", "@"):
+            out.append("\\#")
+        elif not char.isprintable():
+            out.append(f"\\u{ord(char):04X}" if ord(char) < 0x10000 else f"\\u{{{ord(char):X}}}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def uid_of(owner: Any) -> int | None:

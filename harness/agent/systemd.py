@@ -47,13 +47,6 @@ def run_systemctl(res: Resource, verb: str, unit: str) -> shell.Completed:
     return res.command(["systemctl", "--system", verb, unit], f"systemctl {verb} {unit}")
 
 
-def ruby_s(value: Any) -> str:
-    """Ruby's to_s for the values an INI option line interpolates (true, false, nil)."""
-    if value is None or isinstance(value, bool):
-        return {True: "true", False: "false", None: ""}[value]
-    return str(value)
-
-
 def _flatten(value: Any) -> list[Any]:
     """`[val].flatten`: nested lists give their items, anything else is one item."""
     if not isinstance(value, (list, tuple)):
@@ -70,7 +63,7 @@ def to_ini(content: Any) -> str:
     for section, options in content.items():
         lines = [f"[{section}]"]
         for key, value in (options or {}).items():
-            lines += [f"{key}={ruby_s(item)}" for item in _flatten(value)]
+            lines += [f"{key}={fileutil.ruby_to_s(item)}" for item in _flatten(value)]
         sections.append("\n".join(lines) + "\n")
     return "\n".join(sections)
 
@@ -86,25 +79,6 @@ INI_INDENT = re.compile(r"^\s+", re.ASCII)
 INI_SECTION = re.compile(r"^\[([^\]]+)\]$")
 INI_OPTION = re.compile(r"^\s*([^=]+?)(\s*=\s*)(.*?)$", re.ASCII)
 INI_NONBLANK = re.compile(r"\S", re.ASCII)
-RUBY_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v",
-                "\b": "\\b", "\a": "\\a", "\x1b": "\\e", '"': '\\"', "\\": "\\\\"}
-
-
-def ruby_inspect(text: str) -> str:
-    """String#inspect, enough for a message: quotes, escapes, \\uXXXX for the unprintable."""
-    out = []
-    for i, char in enumerate(text):
-        if char in RUBY_ESCAPES:
-            out.append(RUBY_ESCAPES[char])
-        elif char == "#" and text[i + 1:i + 2] in ("{", "$", "@"):
-            out.append("\\#")
-        elif not char.isprintable():
-            out.append(f"\\u{ord(char):04X}" if ord(char) < 0x10000 else f"\\u{{{ord(char):X}}}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
 def iniparse_error(text: str) -> str | None:
     """IniParse::ParseError's message for the first line IniParse.parse rejects, or None."""
     for line in INI_CONTINUATION.sub("", text).split("\n"):
@@ -116,7 +90,7 @@ def iniparse_error(text: str) -> str | None:
                 or not INI_NONBLANK.search(sanitized):
             continue
         return ("A line of your INI document could not be parsed to a LineType: "
-                f"{ruby_inspect(line)}.")
+                f"{fileutil.ruby_inspect(line)}.")
     return None
 
 

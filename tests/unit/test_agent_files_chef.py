@@ -325,3 +325,12 @@ def test_symbolic_link_delete_refuses_a_regular_file_with_chefs_text(tmp_path):
     with pytest.raises(ResourceFailure, match="Not a symbolic link\\.$"):
         Link(ctx, str(tmp_path / "f"), action="delete").apply("delete")
     assert (tmp_path / "f").exists()
+
+
+def test_ruby_inspect_is_string_inspect():
+    """Chef's messages show a value with Ruby's `inspect` ("You passed ..."; IniParse's
+    ParseError): String#inspect escapes quotes, backslashes, control characters and `#{`, and
+    writes other unprintable characters as \\uXXXX."""
+    from harness.agent.fileutil import ruby_inspect
+    assert ruby_inspect('a"b\\c\td\n#{x}\x7f') == '"a\\"b\\\\c\\td\\n\\#{x}\\u007F"'
+    assert ruby_inspect(["x", None, True, 8080]) == '["x", nil, true, 8080]'
