@@ -90,14 +90,19 @@ def lsb(root: Path = Path("/")) -> dict[str, str]:
     """Ohai's linux/lsb.rb: {} unless /usr/bin/lsb_release exists; then `lsb_release -a`'s
     stdout, line by line: Distributor ID, Description, Release and Codename (the rest of
     the line after the label's blanks), and any other line, newline and all, as `id`."""
-    out: dict[str, str] = {}
     if not (root / "usr/bin/lsb_release").exists():
-        return out
+        return {}
     try:
         text = subprocess.run(["lsb_release", "-a"], capture_output=True, text=True,
                               timeout=60, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         text = ""
+    return parse_lsb(text)
+
+
+def parse_lsb(text: str) -> dict[str, str]:
+    """lsb.rb's reading of `lsb_release -a`'s stdout (lsb() above)."""
+    out: dict[str, str] = {}
     labels = {"Distributor ID": "id", "Description": "description", "Release": "release",
               "Codename": "codename"}
     for line in text.splitlines(keepends=True):

@@ -176,11 +176,13 @@ def _message(exc: AgentError) -> str:
 
 def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, Any] | None = None, *,
             secret: bytes | None = None, out: Callable[[str], None] | None = None,
-            contents_under: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+            contents_under: tuple[str, ...] = (),
+            node_facts: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """What a converge of `node_name` would do, computed in-process (nothing is touched).
 
-    Facts are this machine's, with hostname/fqdn = the node name (as in the cluster), deep-
-    merged with `automatic`. Returns [{"resource", "action", "properties"}] in run order
+    Facts are this machine's, with hostname/fqdn = the node name (as in the cluster) and each
+    top-level key of `node_facts` replacing this machine's (what the node itself will
+    report), then deep-merged with `automatic`. Returns [{"resource", "action", "properties"}] in run order
     (templates carry their rendered "content"; so does every file resource whose path starts
     with one of `contents_under`, as text, or None when unknown). Raises RecipeError (an
     AgentError) when a recipe, a resource declaration, a notification target or a template
@@ -188,6 +190,7 @@ def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, An
     """
     facts = ohai.collect(server_url)
     facts.update(hostname=node_name, fqdn=node_name, domain=None)  # dotless: Ohai's nil
+    facts.update(node_facts or {})
     run = Run(Api(server_url, token), node_name, why_run=True, secret=secret,
               facts=deep_merge(facts, automatic or {}), out=out or (lambda line: None))
     return plan(run, contents_under)

@@ -45,6 +45,36 @@ class DockerImageOps:
             _write_cache(cache, files)
         return files
 
+    def image_output(self, image: str, argv: list[str]) -> str:
+        """stdout of `argv` run in a throwaway container of image (no init, no network), as
+        text; run once per image id, then read from the same cache as image_files."""
+        cache = _cache_file(str(self.image_attrs(image)["Id"]), ["$ " + " ".join(argv)])
+        files = _read_cache(cache)
+        if files is None or "stdout" not in files:
+            files = {"stdout": self._run_in_image(image, argv)}
+            _write_cache(cache, files)
+        return files["stdout"].decode(errors="replace")
+
+    def _run_in_image(self, image: str, argv: list[str]) -> bytes:
+        run: dict[str, Any] = {"command": argv}
+        if self.image_attrs(image).get("Config", {}).get("Entrypoint"):
+            run = {"entrypoint": argv[:1], "command": argv[1:]}
+        try:
+            container = self.client.containers.create(image, network_mode="none", **run)
+        except DockerException as err:
+            raise EngineError(f"cannot run {' '.join(argv)} in image {image}: {err}") from None
+        try:
+            container.start()
+            container.wait()
+            return bytes(container.logs(stdout=True, stderr=False))
+        except DockerException as err:
+            raise EngineError(f"cannot run {' '.join(argv)} in image {image}: {err}") from None
+        finally:
+            try:
+                container.remove(force=True)
+            except DockerException:
+                pass
+
     def _read_image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         try:

@@ -42,6 +42,8 @@ class FakeBackend:
         self.images: set[str] = set()
         self.image_labels: dict[str, dict[str, str]] = {}
         self.files_in_images: dict[str, dict[str, bytes]] = {}  # image -> {path: bytes}
+        self.output_in_images: dict[tuple[str, str], str] = {}  # (image, argv) -> stdout
+        self.image_runs: list[tuple[str, list[str]]] = []
         self.builds: list[tuple[str, str, str, list[str]]] = []  # (base, script, tag, changes)
         self.networks: dict[str, dict[str, str]] = {}
         self.containers: dict[str, FakeContainer] = {}
@@ -194,6 +196,11 @@ class FakeBackend:
     def image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
         return {p: d for p, d in self.files_in_images.get(image, {}).items()
                 if any(p == top or p.startswith(top.rstrip("/") + "/") for top in paths)}
+
+    def image_output(self, image: str, argv: list[str]) -> str:
+        with self.lock:
+            self.image_runs.append((image, list(argv)))
+        return self.output_in_images.get((image, " ".join(argv)), "")
 
     def commit_script(self, image: str, script: str, tag: str, changes: list[str],
                       labels: dict[str, str]) -> tuple[int, str]:
