@@ -6,14 +6,18 @@ one `apt-cache policy PKG` (a package without a candidate is looked up as a virt
 `apt-cache showpkg`, as Chef does), and never runs `apt-get update`: a package apt's lists do
 not offer fails with Chef's "No candidate version available for PKG" before apt-get runs, so a
 recipe must update the lists first (apt_update, the apt cookbook), as production must.
+A list of names (or of versions) takes Chef's multipackage path (multipackage.py).
 """
 from __future__ import annotations
 
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
-from .resource import Resource
+from . import multipackage
+from .multipackage import flatten, ruby_s, target_version, version_array
+from .resource import Context, Resource
 from .systemd import ENABLED, run_systemctl, unit_status
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"}
@@ -41,13 +45,45 @@ class Package(Resource):
     default_action = "install"
     properties = {"version": None, "package_name": None, "options": []}
 
+    def __init__(self, ctx: Context, name: Any, **kwargs: Any) -> None:
+        """resource/package.rb initialize: `package_name name` before resource.rb coerces
+        the name (`v.is_a?(Array) ? v.join(", ") : v.to_s`), so `package(["a", "b"])`
+        manages both and is `package[a, b]`; a package_name given still wins."""
+        if isinstance(name, (list, tuple)):
+            if kwargs.get("package_name") is None:
+                kwargs["package_name"] = flatten(name)
+            name = ", ".join("" if n is None else str(n) for n in flatten(name))
+        super().__init__(ctx, name, **kwargs)
+
     @property
     def pkg(self) -> str:
         return self.props["package_name"] or self.name
 
+    @property
+    def arrays(self) -> bool:
+        """multipackage? (package_name is an Array), or a version list: Chef's arrays."""
+        return any(isinstance(self.props[k], list) for k in ("package_name", "version"))
+
+    def names(self) -> list[str]:
+        """package_name_array."""
+        given = self.props["package_name"]
+        return list(given) if isinstance(given, list) else [self.pkg]
+
     def validate(self) -> None:
-        """resource/package.rb: `options` as a String is shellsplit (`coerce: proc { |x|
-        x.is_a?(String) ? x.shellsplit : x }`)."""
+        """resource/package.rb: package_name and version are [String, Array] (a list's
+        entries are names, or versions and None); `options` as a String is shellsplit
+        (`coerce: proc { |x| x.is_a?(String) ? x.shellsplit : x }`)."""
+        for prop, entries in (("package_name", (str,)), ("version", (str, type(None)))):
+            value = self.props[prop]
+            if self.pending(prop) or value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                value = self.props[prop] = flatten(value)
+                if bad := [v for v in value if not isinstance(v, entries)]:
+                    raise self.fail(f"{prop} entries must be strings, not {bad[0]!r}")
+            elif not isinstance(value, str):
+                raise self.fail(f"{prop} must be a string or a list (Chef: [String, Array]), "
+                                f"not {value!r}")
         options = self.props["options"]
         if self.pending("options"):
             return
@@ -62,8 +98,7 @@ class Package(Resource):
     @property
     def new_version(self) -> str | None:
         """new_version_array: an empty version is no version."""
-        version = self.props["version"]
-        return None if version is None or str(version) == "" else str(version)
+        return next(iter(version_array(self.props["version"])), None)
 
     def policy(self, name: str) -> tuple[str | None, str | None, list[str]]:
         """(Installed, Candidate, versions of the table) from `apt-cache policy NAME`."""
@@ -79,10 +114,10 @@ class Package(Resource):
                 versions.append(match.group(1))
         return current, candidate, versions
 
-    def virtual_provider(self) -> str | None:
+    def virtual_provider(self, name: str | None = None) -> str | None:
         """resolve_virtual_package_name: the one package `apt-cache showpkg`'s Reverse
         Provides names; several are an error, none means the name is not virtual."""
-        out = self.command(["apt-cache", "showpkg", self.pkg], "apt-cache showpkg",
+        out = self.command(["apt-cache", "showpkg", name or self.pkg], "apt-cache showpkg",
                            env=APT_ENV).out
         found = list(REVERSE_PROVIDES_RE.finditer(out))
         if not found:
@@ -92,20 +127,34 @@ class Package(Resource):
         names: set[str | None] = {words[0] if (words := line.split()) else None
                                   for line in lines}
         if len(names) > 1:
-            raise self.fail(f"{self.pkg} is a virtual package provided by multiple packages, "
-                            "you must explicitly select one")
+            raise self.fail(f"{ruby_s(self.pkg)} is a virtual package provided by multiple "
+                            "packages, you must explicitly select one")
         return next(iter(names), None)
 
     def load(self) -> AptData:
-        """package_data_for: the user's version is the candidate only when apt lists it."""
-        current, candidate, versions = self.policy(self.pkg)
-        wanted = self.new_version
-        if wanted is not None:
-            candidate = wanted if wanted in versions else None
-        if candidate is None and (provider := self.virtual_provider()):
-            current, candidate, _ = self.policy(provider)
+        return self.package_data(self.pkg)
+
+    def package_data(self, name: str) -> AptData:
+        """package_data_for: resolve_package_versions takes the user's version (the one at
+        the name's first index) as the candidate only when apt lists it; a name with no
+        candidate may be virtual, whose provider's versions count instead."""
+        current, candidate = self.resolve_versions(name)
+        if candidate is None and (provider := self.virtual_provider(name)):
+            current, candidate = self.resolve_versions(provider)
             return AptData(current, candidate, provider)
         return AptData(current, candidate)
+
+    def resolve_versions(self, name: str) -> tuple[str | None, str | None]:
+        """resolve_package_versions: (installed, chosen); a name outside the list (a virtual
+        one's provider) keeps apt's candidate."""
+        current, candidate, versions = self.policy(name)
+        names = self.names()
+        if name in names:
+            wanted = version_array(self.props["version"])
+            index = names.index(name)
+            if index < len(wanted) and (user := wanted[index]) is not None:
+                return current, user if user in versions else None
+        return current, candidate
 
     def check_candidates(self, action: str, data: AptData) -> None:
         """provider/package.rb define_resource_requirements, in its order."""
@@ -120,17 +169,7 @@ class Package(Resource):
                             "it, as a fresh host needs?)")
 
     def target(self, action: str, data: AptData) -> str | None:
-        """target_version_array for one package (apt: allow_downgrade is always true)."""
-        current, candidate, wanted = data.current, data.candidate, self.new_version
-        if action == "install":
-            if wanted is not None:
-                return None if current == wanted else wanted
-            return candidate if current is None else None
-        if current is not None and current == wanted:
-            return None
-        if current is None:
-            return candidate
-        return None if candidate is None or candidate == current else candidate
+        return target_version(action, data.current, data.candidate, self.new_version)
 
     def run_apt(self, verb: str, argv: list[str], spec: str) -> None:
         self.ctx.step(f"apt-get {verb} {spec}")
@@ -142,18 +181,23 @@ class Package(Resource):
     def options(self) -> list[str]:
         return [str(o) for o in self.props["options"] or []]
 
+    def install_argv(self, specs: list[str]) -> list[str]:
+        options = self.options()
+        # config_file_options: the recipe's own --force-conf* options replace ours
+        conffile = [] if any("--force-conf" in o for o in options) else CONFFILE_OPTS
+        return ["apt-get", "-q", "-y", "--allow-downgrades", *conffile, *options, "install",
+                *specs]  # recommends too, as Chef
+
     def _install(self, action: str) -> bool:
+        if self.arrays:
+            return multipackage.install(self, action)
         data = self.load()
         self.check_candidates(action, data)
         version = self.target(action, data)
         if version is None:
             return False
         spec = self.pkg if data.provider else f"{self.pkg}={version}"
-        options = self.options()
-        # config_file_options: the recipe's own --force-conf* options replace ours
-        conffile = [] if any("--force-conf" in o for o in options) else CONFFILE_OPTS
-        self.run_apt("install", ["apt-get", "-q", "-y", "--allow-downgrades", *conffile,
-                                 *options, "install", spec], spec)  # recommends too, as Chef
+        self.run_apt("install", self.install_argv([spec]), spec)
         return True
 
     def action_install(self) -> bool:
@@ -164,6 +208,8 @@ class Package(Resource):
 
     def action_remove(self, verb: str = "remove") -> bool:
         """removing_package?: something is installed and `version`, when given, is it."""
+        if self.arrays:
+            return multipackage.remove(self, verb)
         data = self.load()
         wanted = self.new_version
         if data.current is None or (wanted is not None and wanted != data.current):

@@ -66,7 +66,9 @@ def package_list(plan: Iterable[dict[str, Any]]) -> list[str]:
     Only install and upgrade actions of unguarded package resources without extra options
     count, none that notifies or is subscribed to (its "installed" must fire them), and none
     declared after a resource that changes how apt installs (debconf answers, apt sources or
-    keys): those install during the converge, as in production.
+    keys): those install during the converge, as in production. A multi-package resource
+    (package_name a list) gives each of its names, pinned by the version at the same index
+    (a version list, or one version for the first name: Chef's `[version].flatten`).
     """
     plan = list(plan)
     watched = {sub[1] for entry in plan
@@ -82,9 +84,12 @@ def package_list(plan: Iterable[dict[str, Any]]) -> list[str]:
         if props.get("options") or props.get("notifies") or entry["resource"] in watched \
                 or "only_if" in props or "not_if" in props:
             continue
-        pkg = props.get("package_name") or name.rstrip("]")
-        version = props.get("version")
-        specs.add(f"{pkg}={version}" if version else str(pkg))
+        given, versions = props.get("package_name"), props.get("version")
+        names = given if isinstance(given, list) else [given or name.rstrip("]")]
+        versions = versions if isinstance(versions, list) else [versions]
+        for index, pkg in enumerate(names):
+            version = versions[index] if index < len(versions) else None
+            specs.add(f"{pkg}={version}" if version else str(pkg))
     return sorted(specs)
 
 

@@ -46,6 +46,21 @@ def test_first_converge_changed_every_resource_and_the_last_nothing(box):
     assert last["changed"] == []
 
 
+def test_several_packages_in_one_resource_install_with_one_apt_get(box):
+    """chef/chef lib/chef/provider/package/apt.rb install_package: `run_noninteractive(
+    "apt-get", "-q", "-y", ..., "install", package_name.zip(version).map { |n, v| "#{n}=#{v}"
+    })`: one command for every package that needs it; the idempotence pass (the last report,
+    empty) found both installed."""
+    first = box.reports["box-1"][0]
+    assert "package[procps, less]" in first["changed"]
+    sh(box, "dpkg-query -W -f='${Status}\n' procps less | grep -c 'install ok installed' "
+            "| grep -qx 2")
+    installs = [line for line in sh(box, "cat /var/log/apt/history.log").splitlines()
+                if line.startswith("Commandline:") and " install " in line]
+    assert len(installs) == 1, installs
+    assert " procps=" in installs[0] and " less=" in installs[0], installs[0]
+
+
 def test_cron_d_file(box):
     text = sh(box, "cat /etc/cron.d/box-report; stat -c %a /etc/cron.d/box-report")
     assert "MAILTO=root\nGREETING=hello\\ box\n\n*/10 * * * * root /bin/true\n" in text
