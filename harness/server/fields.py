@@ -1,7 +1,7 @@
 """Search fields of stored documents: what a query like `role:web` or `recipe:nginx` matches.
 
-Chef-style flattening (`{"a": {"b": 1}}` -> a_b and b), and the node's merged-attribute
-view. Kept apart from search.py so the bulk planner computes fields before taking the lock.
+Chef Server's flattening (`{"a": {"b": 1}}` -> a_b: 1, b: 1 and a: b), and the node's
+merged-attribute view. Kept apart from search.py so the bulk planner computes fields before taking the lock.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def scalar(value: object) -> str:
 
 
 def flatten(doc: Doc) -> dict[str, set[str]]:
-    """Chef-style fields: `{"a": {"b": 1}}` -> a_b: 1 and b: 1; arrays index every element."""
+    """Chef Server's expansion (chef_index_expand.erl): `{"a": {"b": 1}}` -> a_b: 1 and b: 1,
+    and each nested key is a value of its parent (a: b); arrays index every element."""
     return flatten_layers([doc])
 
 
@@ -34,16 +35,18 @@ def flatten_layers(layers: list[Doc]) -> dict[str, set[str]]:
     """flatten(merge_precedence(layers)), lowest precedence first, without building the merged
     document: indexing 10,000 nodes should not deep-copy their attributes."""
     out: dict[str, set[str]] = {}
-    _walk(out, "", [layer for layer in layers if layer])
+    _walk(out, "", "", [layer for layer in layers if layer])
     return out
 
 
-def _walk(out: dict[str, set[str]], prefix: str, layers: list[Doc]) -> None:
+def _walk(out: dict[str, set[str]], prefix: str, parent: str, layers: list[Doc]) -> None:
     if len(layers) == 1:  # the common case, kept free of the merge bookkeeping below
         for k, v in layers[0].items():
+            if prefix:  # expand_obj: a key is a value of the keys above it
+                _add(out, prefix, parent, k)
             path = f"{prefix}_{k}" if prefix else k
             if isinstance(v, dict):
-                _walk(out, path, [v])
+                _walk(out, path, k, [v])
             else:
                 _leaf(out, path, k, v)
         return
@@ -56,9 +59,11 @@ def _walk(out: dict[str, set[str]], prefix: str, layers: list[Doc]) -> None:
             else:
                 merged[k] = [v]
     for k, run in merged.items():
+        if prefix:
+            _add(out, prefix, parent, k)
         path = f"{prefix}_{k}" if prefix else k
         if isinstance(run[-1], dict):
-            _walk(out, path, run)
+            _walk(out, path, k, run)
         else:
             _leaf(out, path, k, run[-1])
 
@@ -67,11 +72,15 @@ def _leaf(out: dict[str, set[str]], path: str, key: str, value: object) -> None:
     if isinstance(value, list):
         for v in value:
             if isinstance(v, dict):
-                _walk(out, path, [v])
+                _walk(out, path, key, [v])
             else:
                 _leaf(out, path, key, v)
         return
-    s = scalar(value)
+    _add(out, path, key, scalar(value))
+
+
+def _add(out: dict[str, set[str]], path: str, key: str, s: str) -> None:
+    """s under the whole key path and under its last key (add_kv_pair)."""
     column = out.get(path)
     if column is None:
         out[path] = {s}
@@ -86,27 +95,44 @@ def _leaf(out: dict[str, set[str]], path: str, key: str, value: object) -> None:
 
 
 def search_fields(kind: str, doc: Doc) -> Fields:
-    """The document flattened; nodes get Chef's index view (Chef::Node#to_hash): merged
-    attributes, and `role` / `recipe` from the node's own run list (the entries as written,
-    recipe versions dropped), while `roles` / `recipes` are the expanded lists a converge
-    saves in automatic attributes. `recipes` also carries each recipe's other spelling
-    (`cb` <-> `cb::default`), as Chef's VersionedRecipeList#with_duplicate_names saves it."""
+    """The document flattened; nodes get Chef Server's index view (chef_node.erl
+    ejson_for_indexing): merged attributes whose top-level `name`, `chef_type`,
+    `chef_environment`, `recipe`, `role` and `run_list` are replaced by the node's own (nested
+    keys of those names still count). `role` / `recipe` come from the node's run list (the
+    text inside `recipe[...]` / `role[...]`, a version kept, as chef_node.erl
+    extract_recipes), `run_list` is the qualified list (`cb` -> `recipe[cb]`,
+    chef_object_base.erl normalize_run_list), while `roles` /
+    `recipes` are the expanded lists a converge saves in automatic attributes. `recipes` also
+    carries each recipe's other spelling (`cb` <-> `cb::default`), as Chef's
+    VersionedRecipeList#with_duplicate_names saves it."""
+    if kind == "role":  # chef_role.erl: run lists qualified on write, _default not indexed
+        return flatten({**doc, "run_list": [qualified(e) for e in doc["run_list"]],
+                        "env_run_lists": {env: [qualified(e) for e in items]
+                                          for env, items in doc["env_run_lists"].items()
+                                          if env != "_default"}})
     if kind != "node":
         return flatten(doc)
-    fields = flatten_layers([doc[level] for level in ("default", "normal", "override",
-                                                      "automatic")])
-    fields["name"] = {doc["name"]}
-    fields["chef_environment"] = {doc["chef_environment"]}
-    fields["run_list"] = set(doc["run_list"])
-    fields["role"], fields["recipe"] = set(), set()
+    top: Doc = {"name": doc["name"], "chef_type": "node",
+                "chef_environment": doc["chef_environment"],
+                "recipe": [], "role": [], "run_list": []}
     for entry in doc["run_list"]:
-        item = parse_item(entry)
-        fields[item.type].add(item.name)
+        item = parse_item(entry)  # chef_node.erl extract_recipes: the text inside recipe[...],
+        full = qualified(entry)   # version and all (`cb::r@1.0.0`)
+        top[item.type].append(full[len(item.type) + 1:-1])
+        top["run_list"].append(full)
+    fields = flatten_layers([doc[level] for level in ("default", "normal", "override",
+                                                      "automatic")] + [top])
     recipes = doc["automatic"].get("recipes")
     if isinstance(recipes, list):
         fields.setdefault("recipes", set()).update(
             name for recipe in recipes for name in with_duplicate_names(str(recipe)))
     return fields
+
+
+def qualified(entry: str) -> str:
+    """A run-list entry as Chef Server stores it: a bare `cb` is `recipe[cb]`
+    (chef_object_base.erl normalize_item)."""
+    return entry if entry.startswith(("recipe[", "role[")) else f"recipe[{entry}]"
 
 
 def with_duplicate_names(recipe: str) -> tuple[str, ...]:
@@ -121,6 +147,5 @@ def with_duplicate_names(recipe: str) -> tuple[str, ...]:
 def checked_item(bag: str, item: object, doc: object) -> tuple[Doc, Fields]:
     """A data bag item normalised, and its search fields (data_bag, chef_type added)."""
     normal = normalise_item(bag, check_name(item, "data bag item"), doc)
-    fields = flatten(normal)
-    fields["data_bag"], fields["chef_type"] = {bag}, {"data_bag_item"}
-    return normal, fields
+    # chef_data_bag_item.erl ejson_for_indexing sets both keys over the item's own
+    return normal, flatten({**normal, "chef_type": "data_bag_item", "data_bag": bag})

@@ -10,7 +10,7 @@ values or union posting sets, and matches with it released, checking its time bu
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from luqum import tree
 
@@ -90,13 +90,50 @@ class Index:
         """Ids matching the Lucene query q, sorted by name. With a budget, the store lock
         is taken only in short bursts and the search stops at the budget's deadline."""
         budget = budget or Budget()
-        q = q.strip() or "*:*"
+        if not q.strip():  # Chef Server and chef-zero both refuse it; absent `q` is `*:*`
+            raise UsageError(f"bad search query {q!r}: empty (leave out `q`, or `*:*` for all)")
         hits = _Evaluator(self, budget).eval(parse_query(q), TEXT)
         budget.check()
         with budget.lock:
             if len(hits) * 8 > len(self.docs):
                 return [i for i in self.sorted_ids() if i in hits]
         return sorted(hits)
+
+
+_OPERATIONS = (tree.AndOperation, tree.OrOperation, tree.UnknownOperation, tree.BoolOperation)
+_MUST, _SHOULD, _MUST_NOT = "must", "should", "must_not"
+
+
+def _sequence(node: tree.Item, conj: str | None, out: list[tuple[str | None, tree.Item]]) -> None:
+    """The operands of one parenthesis level in query order, each with the operator written
+    before it: luqum nests `a AND b OR c` by precedence, Lucene's parser reads it flat."""
+    if not isinstance(node, _OPERATIONS):
+        out.append((conj, node))
+        return
+    written = ("AND" if isinstance(node, tree.AndOperation)
+               else "OR" if isinstance(node, tree.OrOperation) else None)
+    for i, operand in enumerate(node.operands):
+        _sequence(operand, conj if i == 0 else written, out)
+
+
+def _clauses(node: tree.Item) -> list[tuple[str, tree.Item]]:
+    """Lucene classic QueryParser#addClause with the default operator OR: no precedence;
+    `AND` makes the clause before it and itself required (a prohibited one stays
+    prohibited), `NOT`/`-` prohibit, `+` requires, the rest are optional. So `a AND b OR c`
+    is `+a +b c` (= a AND b) and `a OR NOT b` is `a -b` (= a without b)."""
+    sequence: list[tuple[str | None, tree.Item]] = []
+    _sequence(node, None, sequence)
+    clauses: list[tuple[str, tree.Item]] = []
+    for conj, op in sequence:
+        if conj == "AND" and clauses and clauses[-1][0] != _MUST_NOT:
+            clauses[-1] = (_MUST, clauses[-1][1])
+        if isinstance(op, (tree.Not, tree.Prohibit)):
+            clauses.append((_MUST_NOT, op))
+        elif isinstance(op, tree.Plus) or conj == "AND":
+            clauses.append((_MUST, op))
+        else:
+            clauses.append((_SHOULD, op))
+    return clauses
 
 
 class _Evaluator:
@@ -116,12 +153,8 @@ class _Evaluator:
             return self.eval(node.expr, node.name)
         if isinstance(node, (tree.Group, tree.FieldGroup)):
             return self.eval(node.expr, field)
-        if isinstance(node, tree.AndOperation):
-            return self._bool(node.operands, field, default_must=True)
-        if isinstance(node, tree.OrOperation):
-            return set().union(*(self.eval(op, field) for op in node.operands))
-        if isinstance(node, (tree.UnknownOperation, tree.BoolOperation)):
-            return self._bool(node.operands, field, default_must=False)
+        if isinstance(node, _OPERATIONS):
+            return self._bool(_clauses(node), field)
         if isinstance(node, (tree.Not, tree.Prohibit)):
             return self.all() - self.eval(node.a, field)
         if isinstance(node, tree.Plus):
@@ -144,13 +177,14 @@ class _Evaluator:
             return self._word(field, node)
         raise UsageError(f"unsupported search syntax: {node}")
 
-    def _bool(self, operands: Iterable[tree.Item], field: str, *, default_must: bool) -> set[str]:
-        """Lucene boolean: +must (and AND's operands), -/NOT must-not, the rest should."""
+    def _bool(self, clauses: list[tuple[str, tree.Item]], field: str) -> set[str]:
+        """Lucene's BooleanQuery: every MUST, else any SHOULD, minus every MUST_NOT (only
+        MUST_NOT clauses: everything else, as Solr and Elasticsearch answer it)."""
         must, should, must_not = [], [], []
-        for op in operands:
-            if isinstance(op, (tree.Not, tree.Prohibit)):
+        for occur, op in clauses:
+            if occur == _MUST_NOT:
                 must_not.append(self.eval(op.a, field))
-            elif isinstance(op, tree.Plus) or default_must:
+            elif occur == _MUST:
                 must.append(self.eval(op, field))
             else:
                 should.append(self.eval(op, field))

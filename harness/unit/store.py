@@ -100,7 +100,8 @@ class StoreApi(Api):
         parsed = urllib.parse.urlsplit(path)
         parts = [urllib.parse.unquote(p) for p in parsed.path.strip("/").split("/")]
         try:
-            answer = self._answer(method, parts, urllib.parse.parse_qs(parsed.query), doc)
+            query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)  # q= is not q
+            answer = self._answer(method, parts, query, doc)
         except HarnessNotFound as exc:
             raise AgentNotFound(f"{method} {path}: 404 {exc}", 404) from None
         except HarnessError as exc:
