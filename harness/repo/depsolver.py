@@ -137,7 +137,7 @@ class _Search:
         self.chosen[cb] = text
         ok = True
         for dep, dep_constraint in (self.available[cb][text] or {}).items():
-            req = _Req(dep, _constraint(dep_constraint, via) if dep_constraint else None, via)
+            req = _Req(dep, _depends(dep_constraint, via) if dep_constraint else None, via)
             if dep not in self.reqs:
                 self.introduce(dep, via)
                 new_cbs.append(dep)
@@ -197,5 +197,13 @@ def solve(available: Mapping[str, Mapping[str, Mapping[str, str]]], pins: Mappin
 def _constraint(text: str, origin: str) -> Constraint:
     try:
         return Constraint.parse(text)
+    except UsageError as err:
+        raise SolveError(f"{err} ({origin})") from None
+
+
+def _depends(text: str, origin: str) -> Constraint:
+    """A cookbook's depends: metadata.rb's grammar (a backup may hold Chef's `~> 1`)."""
+    try:
+        return Constraint.parse_depends(text)
     except UsageError as err:
         raise SolveError(f"{err} ({origin})") from None

@@ -5,7 +5,7 @@ solve over the reached cookbooks, merge. Nothing is cached between calls (the st
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from harness.errors import NotFound
@@ -62,14 +62,19 @@ def _depends(manifest: Mapping[str, Any]) -> Mapping[str, str]:
 
 def dependency_order(roots: Iterable[str], versions: Mapping[str, str],
                      manifests: Mapping[str, Mapping[str, dict[str, Any]]]) -> list[str]:
-    """Resolved cookbooks, each after its dependencies, roots in run-list order (as Chef)."""
+    """Resolved cookbooks, each after its dependencies, roots in run-list order, a cookbook's
+    dependencies by name: Chef's CookbookCompiler#cookbook_order (`dependencies.keys.sort`)."""
     order: list[str] = []
     placed: set[str] = set()
+
+    def deps_of(cb: str) -> Iterator[str]:
+        return iter(sorted(_depends(manifests[cb][versions[cb]])))
+
     for root in roots:
         if root in placed or root not in versions:
             continue
         placed.add(root)
-        stack = [(root, iter(_depends(manifests[root][versions[root]])))]
+        stack = [(root, deps_of(root))]
         while stack:
             cb, deps = stack[-1]
             dep = next(deps, None)
@@ -78,7 +83,7 @@ def dependency_order(roots: Iterable[str], versions: Mapping[str, str],
                 order.append(cb)
             elif dep not in placed and dep in versions:
                 placed.add(dep)
-                stack.append((dep, iter(_depends(manifests[dep][versions[dep]]))))
+                stack.append((dep, deps_of(dep)))
     return order + [cb for cb in versions if cb not in placed]
 
 

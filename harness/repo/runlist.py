@@ -1,7 +1,8 @@
 """Run-list items and their expansion through (nested, per-environment) roles.
 
 Expansion is Chef's: depth first, a role's `env_run_lists[environment]` replaces its
-`run_list` when present, recipes de-duplicated keeping the first occurrence, each role
+`run_list` when present (and `env_run_lists["_default"]`, when present, is its run list, as
+Chef::Role.from_hash merges it over `run_list`), recipes de-duplicated keeping the first occurrence, each role
 expanded once. Unlike Chef, a role cycle is an error naming the cycle (Chef silently skips).
 The walk is iterative so deep role chains cannot hit Python's recursion limit.
 """
@@ -17,7 +18,7 @@ from harness.errors import NotFound, UsageError
 from harness.repo.versions import Version
 
 NAME = r"[A-Za-z0-9_.-]+"
-_ITEM_RE = re.compile(rf"(?:(recipe|role)\[([^\[\]]*)\]|({NAME}(?:::{NAME})?))\Z")
+_ITEM_RE = re.compile(rf"(?:(recipe|role)\[([^\[\]]*)\]|({NAME}(?:::{NAME})?(?:@\S+)?))\Z")
 _RECIPE_RE = re.compile(rf"({NAME})(?:::({NAME}))?(?:@(\S+))?\Z")
 _ROLE_RE = re.compile(rf"{NAME}\Z")
 
@@ -45,7 +46,8 @@ class RunListItem:
 
 
 def parse_item(text: str) -> RunListItem:
-    """Parse a run-list item; a bare `cb` or `cb::name` is a recipe (as in Chef)."""
+    """Parse a run-list item; a bare `cb`, `cb::name` or `cb::name@1.2.0` is a recipe (as in
+    Chef: run_list_item.rb VERSIONED_UNQUALIFIED_RECIPE, chef-zero normalize_run_list)."""
     if not isinstance(text, str):
         raise UsageError(f"run-list item must be a string, not {type(text).__name__}")
     return _parse_item(text)
@@ -59,9 +61,9 @@ def _parse_item(text: str) -> RunListItem:
                          "recipe[cb@1.2.0] or role[name]")
     kind, inner, bare = match.groups()
     if bare:
-        if any(part in (".", "..") for part in bare.split("::")):
+        if any(part in (".", "..") for part in bare.partition("@")[0].split("::")):
             raise UsageError(f"bad run-list item {text!r}: '.' and '..' are not names")
-        return RunListItem("recipe", bare)
+        kind, inner = "recipe", bare
     if kind == "role":
         if not _ROLE_RE.match(inner) or inner in (".", ".."):
             raise UsageError(f"bad run-list item {text!r}: bad role name {inner!r}")
@@ -94,10 +96,13 @@ class Expansion:
 
 
 def role_items(role: dict[str, Any], environment: str) -> list[Any]:
-    """The run list a role contributes in `environment` (env_run_lists wins when present)."""
+    """The run list a role contributes in `environment`: its env_run_lists entry, else
+    env_run_lists["_default"] (Chef::Role.from_hash merges it over `run_list`), else run_list."""
     env_lists = role.get("env_run_lists") or {}
-    if isinstance(env_lists, dict) and environment in env_lists:
-        return env_lists[environment] or []
+    env_lists = env_lists if isinstance(env_lists, dict) else {}
+    for key in (environment, "_default"):      # Chef::Role#run_list_for
+        if key in env_lists:
+            return env_lists[key] or []
     return role.get("run_list") or []
 
 

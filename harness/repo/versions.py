@@ -1,9 +1,12 @@
 """Cookbook versions and version constraints, with Chef's semantics.
 
-A version is `x.y.z` (`x.y` reads as `x.y.0`). A constraint is an operator and a version:
-`=`, `>=`, `>`, `<`, `<=`, `!=` and `~>` (pessimistic: `~> 1.2` is `>= 1.2.0, < 2.0.0`,
-`~> 1.2.3` is `>= 1.2.3, < 1.3.0`); a bare version means `=`. Parsing is memoised because the
-depsolver parses the same few strings on every policy compile.
+A version is `x.y.z` (`x.y` reads as `x.y.0`). A constraint is an operator, one space and a
+version: `=`, `>=`, `>`, `<`, `<=` and `~>` (pessimistic: `~> 1.2` is `>= 1.2.0, < 2.0.0`,
+`~> 1.2.3` is `>= 1.2.3, < 1.3.0`); a bare version means `=`. That is what both knife
+(Chef::VersionConstraint) and Chef Server (chef_object_base:parse_constraint) accept in an
+environment; `!=`, other spacing or `x` alone fail one of them. A cookbook's `depends` is
+metadata.rb's wider grammar (`parse_depends`). Parsing is memoised because the depsolver
+parses the same few strings on every policy compile.
 """
 from __future__ import annotations
 
@@ -14,8 +17,13 @@ from functools import lru_cache
 from harness.errors import UsageError
 
 _VERSION_RE = re.compile(r"(\d{1,9})\.(\d{1,9})(?:\.(\d{1,9}))?\Z", re.ASCII)
-_CONSTRAINT_RE = re.compile(r"\s*(~>|>=|<=|!=|=|>|<)?\s*(\S+)\s*\Z")
-OPERATORS = ("=", ">=", ">", "<", "<=", "~>", "!=")
+OPERATORS = ("=", ">=", ">", "<", "<=", "~>")   # Chef::VersionConstraint::OPS: no `!=`
+_OP = "~>|>=|<=|=|>|<"
+# knife and Chef Server both: `OP VERSION` with exactly one space, or a bare version
+_CONSTRAINT_RE = re.compile(rf"(?:({_OP}) )?(\S+)\Z", re.ASCII)
+# metadata.rb `depends` (Chef::VersionConstraint::Platform): `^(OP) *([0-9].*)$`, x allowed
+_DEPENDS_RE = re.compile(rf"(?:({_OP}) *)?([0-9]\S*)\Z", re.ASCII)
+_DEPENDS_VERSION_RE = re.compile(r"(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?\Z", re.ASCII)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -66,6 +74,17 @@ class Constraint:
                              f"not {type(text).__name__}")
         return _parse_constraint(text)
 
+    @staticmethod
+    def parse_depends(text: object) -> Constraint:
+        """A `depends` constraint as metadata.rb takes it: any spaces after the operator and
+        `x` for `x.0.0` (Chef::VersionConstraint::Platform); str() is then the strict form."""
+        if isinstance(text, Constraint):
+            return text
+        if not isinstance(text, str):
+            raise UsageError("constraint must be a string like '>= 1.0', "
+                             f"not {type(text).__name__}")
+        return _parse_depends(text)
+
     @property
     def upper(self) -> Version | None:
         """The exclusive upper bound of a pessimistic constraint."""
@@ -88,8 +107,6 @@ class Constraint:
             return v < c
         if op == "<=":
             return v <= c
-        if op == "!=":
-            return v != c
         return c <= v < self.upper  # type: ignore[operator]
 
     def __str__(self) -> str:
@@ -104,14 +121,40 @@ ANY = Constraint(">=", Version(0, 0, 0))
 @lru_cache(maxsize=8192)
 def _parse_constraint(text: str) -> Constraint:
     match = _CONSTRAINT_RE.match(text)
-    if not match:
-        raise UsageError(f"bad version constraint {text!r}: expected e.g. '~> 1.2' or '>= 1.0.0'")
+    if not match or not _VERSION_RE.match(match.group(2)):
+        raise UsageError(f"bad version constraint {text!r}: {_constraint_hint(text)}")
     op, raw = match.groups()
-    try:
-        version = _parse_version(raw)
-    except UsageError:
-        raise UsageError(f"bad version constraint {text!r}: {raw!r} is not a version "
-                         "(x.y.z or x.y)") from None
     op = op or "="
     parts = 2 if op == "~>" and raw.count(".") == 1 else 3
-    return Constraint(op, version, parts)
+    return Constraint(op, _parse_version(raw), parts)
+
+
+@lru_cache(maxsize=8192)
+def _parse_depends(text: str) -> Constraint:
+    found = _depends_parts(text)
+    if found is None:
+        raise UsageError(f"bad version constraint {text!r}: {_constraint_hint(text)}")
+    op, major, minor, patch = found
+    parts = 2 if op == "~>" and patch is None else 3    # `~> 1` is `~> 1.0`: 1.x, x >= 0
+    return Constraint(op, Version(int(major), int(minor or 0), int(patch or 0)), parts)
+
+
+def _depends_parts(text: str) -> tuple[str, str, str | None, str | None] | None:
+    """(op, major, minor, patch) as metadata.rb reads `text`; None when it refuses it."""
+    match = _DEPENDS_RE.match(text)
+    version = _DEPENDS_VERSION_RE.match(match.group(2)) if match else None
+    if not match or not version or (match.group(1) is None and " " in text):
+        return None
+    major, minor, patch = version.groups()
+    return match.group(1) or "=", major, minor, patch
+
+
+def _constraint_hint(text: str) -> str:
+    if "!=" in text:
+        return "'!=' is not a Chef operator (use =, >, <, >=, <=, ~>)"
+    if text != text.strip():
+        return "no spaces before or after it (Chef refuses them)"
+    if _depends_parts(text) is not None:
+        return ("write the operator, one space and an x.y or x.y.z version, e.g. '>= 1.0' "
+                "(Chef Server refuses other spacing, knife refuses a bare 'x')")
+    return "expected e.g. '~> 1.2', '>= 1.0.0' or '1.2.3'"
