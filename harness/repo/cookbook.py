@@ -291,7 +291,7 @@ def _check_depends(raw: Any, key: str, issues: list[tuple[tuple[Any, ...], str]]
             out[name] = str(ANY)
             continue
         try:
-            out[name] = str(Constraint.parse(constraint))
+            out[name] = str(Constraint.parse_depends(constraint))  # metadata.rb's grammar
         except UsageError as err:
             issues.append((where, f"{key}[{name}]: {err.message}"))
     return out

@@ -3,7 +3,8 @@
 Every document is checked once, on write, and stored normalised (all keys present,
 `json_class`/`chef_type` written the way Chef writes them), so reads never re-validate and a
 backup of what is stored is byte-for-byte stable. Bad input is a UsageError. Pure model:
-the server and restore (names, cookbook file paths) both use it.
+the server and restore (names, cookbook file paths) both use it, and the repo loader its
+data bag item rule (check_item), so an item means the same in a repo and on the server.
 """
 from __future__ import annotations
 
@@ -13,23 +14,38 @@ from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from harness.errors import HarnessError, UsageError
+from harness.repo.allowlists import DEFAULT_BAG, item_issues
 from harness.repo.limits import MAX_NAME
 from harness.repo.runlist import parse_item
-from harness.repo.validate import BUILTIN_INDEXES, NAME_RE, name_issue
+from harness.repo.validate import (
+    BUILTIN_INDEXES,
+    COOKBOOK_RE,
+    NAME_RE,
+    Issue,
+    name_issue,
+    normal_run_list,
+    type_name,
+)
 from harness.repo.versions import Constraint, Version
 
 BUILTIN = BUILTIN_INDEXES  # search indexes that are not data bags
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
+# Chef Server's names (erchef chef_regex.erl): environment, cookbook and client names are
+# NAME_REGEX "[.[:alnum:]_-]+" (no ':'); roles, nodes, data bags and items also take ':'.
+_NO_COLON = {"environment", "cookbook", "client"}
+RESERVED_ITEM_KEYS = ("chef_type", "json_class", "data_bag")  # DataBagItem.from_hash drops them
 
 
 def check_name(name: object, what: str) -> str:
-    """The repo's name rule (harness.repo.validate.name_issue): no path tricks, one line."""
-    if not isinstance(name, str) or name_issue(name, what) is not None:
-        if isinstance(name, str) and NAME_RE.match(name) and len(name) > MAX_NAME:
+    """The server's name rule for `what` (Chef Server's): no path tricks, one line."""
+    pattern = COOKBOOK_RE if what in _NO_COLON else NAME_RE
+    if not isinstance(name, str) or name_issue(name, what, pattern) is not None:
+        if isinstance(name, str) and pattern.match(name) and len(name) > MAX_NAME:
             raise UsageError(f"bad {what} name {name[:20]}...: {len(name)} characters, "
                              f"the limit is {MAX_NAME}")
-        raise UsageError(f"bad {what} name {name!r}: use letters, digits, _ . : - "
+        chars = "_ . -" if pattern is COOKBOOK_RE else "_ . : -"
+        raise UsageError(f"bad {what} name {name!r}: use letters, digits, {chars} "
                          "(no path separators, not '.' or '..')")
     return name
 
@@ -51,7 +67,7 @@ def _run_list(value: Any, what: str) -> list[str]:
             parse_item(item)
         except (HarnessError, ValueError) as err:
             raise UsageError(f"{what}: {err}") from None
-    return list(value)
+    return normal_run_list(value)
 
 
 def _env_run_lists(value: Any, what: str) -> dict[str, list[str]]:
@@ -59,12 +75,15 @@ def _env_run_lists(value: Any, what: str) -> dict[str, list[str]]:
             for env, items in _type(value, dict, what).items()}
 
 
-def _cookbook_versions(value: Any, what: str) -> dict[str, str]:
+def _cookbook_versions(value: Any, what: str, depends: bool = False) -> dict[str, str]:
+    """Pins (an environment's: `OP x.y[.z]`), or a cookbook's `depends` (metadata.rb's wider
+    grammar, Constraint.parse_depends: Chef writes `~> 1` into metadata.json)."""
     out = {}
+    parse = Constraint.parse_depends if depends else Constraint.parse
     for cb, constraint in _type(value, dict, what).items():
         check_name(cb, "cookbook")
         try:
-            Constraint.parse(_type(constraint, str, f"{what}[{cb}]"))
+            parse(_type(constraint, str, f"{what}[{cb}]"))
         except (HarnessError, ValueError) as err:
             raise UsageError(f"{what}[{cb}]: {err}") from None
         out[cb] = constraint
@@ -102,11 +121,21 @@ SCHEMAS: dict[str, tuple[str | None, dict[str, tuple[Callable[[], Any], Checker]
 
 
 def normalise(kind: str, name: str, doc: Any) -> dict[str, Any]:
-    """Checked, complete copy of a role/environment/node/client document named `name`."""
+    """Checked, complete copy of a role/environment/node/client document named `name`.
+    Chef Server refuses a role, environment or node with a key it does not know
+    (chef_object_base.erl strictly_valid: invalid_key); so do we, rather than drop it."""
     _type(doc, dict, f"{kind} document")
     if doc.get("name", name) != name:
         raise UsageError(f"{kind} name {doc.get('name')!r} in the body does not match {name!r}")
     json_class, fields = SCHEMAS[kind]
+    if kind != "client":
+        for key in doc:
+            if key in ("policy_name", "policy_group") and kind == "node":
+                if doc[key] is not None:
+                    raise UsageError(f"node {name}: {key} is not supported (Policyfiles)")
+            elif key not in fields and key not in ("name", "json_class", "chef_type"):
+                raise UsageError(f"{kind} {name}: unknown key {key!r} (Chef Server refuses "
+                                 f"it; a {kind} has {', '.join(['name', *fields])})")
     out: dict[str, Any] = {"name": name, "json_class": json_class, "chef_type": kind}
     for field, (default, check) in fields.items():
         out[field] = check(doc[field], f"{kind} {name}: {field}") if field in doc else default()
@@ -116,11 +145,44 @@ def normalise(kind: str, name: str, doc: Any) -> dict[str, Any]:
 
 
 def normalise_item(bag: str, item: str, doc: Any) -> dict[str, Any]:
-    """A data bag item is any object whose `id` is the item's name."""
-    _type(doc, dict, "data bag item")
+    """A data bag item is any object whose `id` is the item's name; Chef's wrapped form
+    (what knife and DataBagItem#save send) is stored unwrapped, as Chef Server stores it."""
+    _type(doc := unwrap_item(doc), dict, "data bag item")
     if doc.get("id", item) != item:
         raise UsageError(f"data bag item id {doc.get('id')!r} does not match {item!r}")
     return {**doc, "id": item}
+
+
+def check_item(doc: Any, bag: str, stem: str) -> tuple[dict[str, Any], list[Issue]]:
+    """A data bag item: a mapping whose id is its file name. Encrypted values stay as they are.
+    Chef's wrapped form ({"json_class": "Chef::DataBagItem", "raw_data": {...}}) is unwrapped,
+    as knife upload does (chef_fs data_bag_item_data_handler.rb normalize)."""
+    doc = unwrap_item(doc)
+    if not isinstance(doc, dict):
+        return {"id": stem}, [((), f"a data bag item must be a mapping, not {type_name(doc)}",
+                               None)]
+    out = doc if "id" in doc else {"id": stem, **doc}
+    problem = name_issue(out["id"], "data bag item id", COOKBOOK_RE)
+    if problem:
+        return out, [(("id",), problem, None)]
+    if out["id"] != stem:
+        return out, [(("id",), f"item id {out['id']!r} does not match the file name {stem!r} "
+                               f"(data bag {bag})", None)]
+    reserved = [((key,), f"key {key!r} is removed by chef-client before a recipe sees the "
+                         "item (data_bag_item.rb from_hash): rename it", None)
+                for key in RESERVED_ITEM_KEYS if key in out]
+    if reserved or bag != DEFAULT_BAG:
+        return out, reserved
+    return out, [(keypath, message, None) for keypath, message in item_issues(out)]
+
+
+def unwrap_item(doc: Any) -> Any:
+    """The item inside Chef's wrapper, or doc itself (erchef chef_data_bag_item.erl
+    unwrap_item, chef-zero data_normalizer.rb: json_class Chef::DataBagItem and raw_data)."""
+    if isinstance(doc, dict) and doc.get("json_class") == "Chef::DataBagItem" \
+            and doc.get("raw_data") not in (None, False):
+        return doc["raw_data"]
+    return doc
 
 
 def safe_path(value: object) -> str:
@@ -148,7 +210,8 @@ def normalise_manifest(name: str, version: str, doc: Any) -> dict[str, Any]:
     metadata = dict(_obj(doc.get("metadata", {}), "cookbook metadata"))
     metadata.update(name=name, version=version)
     metadata.setdefault("description", "")
-    metadata["depends"] = _cookbook_versions(metadata.get("depends", {}), "metadata.depends")
+    metadata["depends"] = _cookbook_versions(metadata.get("depends", {}), "metadata.depends",
+                                             depends=True)
     attrs = _obj(doc.get("attributes", {}), "cookbook attributes")
     attributes = {level: _obj(attrs.get(level, {}), f"attributes.{level}")
                   for level in ("default", "override")}

@@ -16,16 +16,19 @@ from typing import Any
 from harness.errors import Problem, ValidationError
 from harness.repo.cookbook import Cookbook, read_cookbook
 from harness.repo.docfiles import EXTENSIONS, problem_at, read_document
+from harness.repo.documents import check_item
 from harness.repo.limits import symlink_issue
 from harness.repo.rubyfiles import template_problems
 from harness.repo.validate import (
     COOKBOOK_RE,
+    DEFAULT_ENVIRONMENT,
+    NAME_RULES,
     SHAPES,
     bag_issue,
     check_document,
-    check_item,
     check_references,
     name_issue,
+    normal_run_list,
 )
 
 DOCUMENT_DIRS = (("role", "roles"), ("environment", "environments"), ("node", "nodes"))
@@ -115,7 +118,7 @@ def load_repo(path: Path | str) -> Repo:
             _load_document(load, kind, stem, file, target)
     if "_default" not in repo.environments and "_default" not in load.ghosts["environment"]:
         repo.environments["_default"] = dict(SHAPES["environment"], name="_default",
-                                             description="The default environment")
+                                             description=DEFAULT_ENVIRONMENT)
     _load_data_bags(load, root / "data_bags")
     _load_cookbooks(load)
     bootstrap = root / "bootstrap" / "bootstrap.sh"
@@ -128,7 +131,7 @@ def load_repo(path: Path | str) -> Repo:
 
 
 def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict[str, Any]) -> None:
-    problem = name_issue(stem, f"{kind} file name")
+    problem = name_issue(stem, f"{kind} file name", NAME_RULES[kind])
     if problem:
         load.problems.append(Problem(str(file), problem))
         return
@@ -137,10 +140,28 @@ def _load_document(load: _Load, kind: str, stem: str, file: Path, target: dict[s
         load.problems.append(unreadable)
         load.ghosts[kind].add(stem)
         return
+    if kind == "role":
+        _ignored_run_list(load, file, doc)
     doc, issues = check_document(kind, doc, stem)
     load.report(file, issues)
     target[stem] = doc       # even when flawed, so its references are checked too
     load.repo.sources[(kind, stem)] = file
+
+
+def _ignored_run_list(load: _Load, file: Path, doc: Any) -> None:
+    """Warn when env_run_lists._default differs from run_list: Chef::Role.from_hash (role.rb)
+    lets it replace run_list, so chef-client expands the role from it in every environment
+    without its own list and the run_list written beside it never runs."""
+    lists = doc.get("env_run_lists") if isinstance(doc, dict) else None
+    default = lists.get("_default") if isinstance(lists, dict) else None
+    written = doc.get("run_list") if isinstance(doc, dict) else None
+    if isinstance(default, list) and isinstance(written, list) and \
+            normal_run_list(default) != normal_run_list(written):
+        load.repo.warnings.append(problem_at(
+            file, "env_run_lists._default differs from run_list: chef-client expands this "
+                  "role from env_run_lists._default (Chef::Role.from_hash) wherever no "
+                  "environment list applies; write the default run list once, in run_list",
+            ("env_run_lists", "_default")))
 
 
 def _subdirs(load: _Load, directory: Path) -> list[os.DirEntry[str]]:

@@ -12,15 +12,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harness.errors import UsageError
-from harness.repo.allowlists import DEFAULT_BAG, item_issues
 from harness.repo.limits import MAX_NAME
 from harness.repo.rubyfiles import recipe_hint
-from harness.repo.runlist import RunListItem, parse_item
+from harness.repo.runlist import RunListItem, parse_item, role_items
 from harness.repo.versions import Constraint
 
 Issue = tuple[tuple[Any, ...], str, Any]
-NAME_RE = re.compile(r"[A-Za-z0-9_.:-]+\Z")          # the server's names (contracts.md)
-COOKBOOK_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")       # no ':' (it separates recipes)
+# Chef Server's names (erchef chef_regex.erl): roles, nodes, data bags and items may hold ':',
+# cookbooks, environments and clients may not (NAME_REGEX "[.[:alnum:]_-]+").
+NAME_RE = re.compile(r"[A-Za-z0-9_.:-]+\Z")
+COOKBOOK_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
+# What chef-client itself loads: Chef::Role#name and Chef::Environment#name match
+# /^[\-[:alnum:]_]+$/ (role.rb, environment.rb), so a role or environment named with '.' or
+# ':' is stored by Chef Server and then fails every chef-client run that reaches it.
+ROLE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
+_ALLOWED = {NAME_RE: "'_', '-', '.', ':'", COOKBOOK_RE: "'_', '-', '.'", ROLE_RE: "'_', '-'"}
+NAME_RULES = {"role": ROLE_RE, "environment": ROLE_RE, "node": NAME_RE}   # repo documents
+DEFAULT_ENVIRONMENT = "The default environment"   # our _default's description
 _NONE = type(None)
 BUILTIN_INDEXES = ("node", "role", "environment", "client")  # search indexes, not data bags
 
@@ -43,23 +51,24 @@ def name_issue(name: Any, what: str, pattern: re.Pattern[str] = NAME_RE) -> str 
     if not isinstance(name, str):
         return f"{what} must be a string, not {type(name).__name__}"
     if name in ("", ".", "..") or not pattern.match(name):
-        return (f"bad {what} {name!r}: use letters, digits, '_', '-', '.'"
-                f"{'' if pattern is COOKBOOK_RE else ', :'} (no path separators, not '..')")
+        allowed = _ALLOWED.get(pattern, _ALLOWED[NAME_RE])
+        return f"bad {what} {name!r}: use letters, digits, {allowed} (no path separators, not '..')"
     if len(name) > MAX_NAME:
         return f"bad {what} {name[:20]}...: {len(name)} characters, the limit is {MAX_NAME}"
     return None
 
 
 def bag_issue(bag: Any) -> str | None:
-    """Why `bag` cannot name a data bag: the name rule, and not a built-in search index."""
-    problem = name_issue(bag, "data bag name")
+    """Why `bag` cannot name a data bag: chef-client's rule (no ':': data_query.rb calls
+    DataBag.validate_name!, VALID_NAME in data_bag.rb) and not a built-in search index."""
+    problem = name_issue(bag, "data bag name", COOKBOOK_RE)
     if problem is None and bag in BUILTIN_INDEXES:
         problem = (f"bad data bag name {bag!r}: it is a built-in search index "
                    f"({', '.join(BUILTIN_INDEXES)}); the config server refuses it")
     return problem
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
             float: "a number", _NONE: "null"}.get(type(value), type(value).__name__)
 
@@ -69,7 +78,7 @@ def check_document(kind: str, doc: Any, stem: str) -> tuple[dict[str, Any], list
     shape = SHAPES[kind]
     if not isinstance(doc, dict):
         return dict(shape, name=stem), [((), f"a {kind} must be a mapping, not "
-                                             f"{_type_name(doc)}", None)]
+                                             f"{type_name(doc)}", None)]
     issues: list[Issue] = []
     out = dict(shape)
     out["name"] = stem
@@ -87,14 +96,14 @@ def check_document(kind: str, doc: Any, stem: str) -> tuple[dict[str, Any], list
         if value is None and key not in ("name", "json_class", "chef_type"):
             continue                    # `run_list:` with nothing after it: keep the default
         if not isinstance(value, type(default) if default is not None else str):
-            expected = _type_name(default if default is not None else "")
-            issues.append(((key,), f"{key} must be {expected}, not {_type_name(value)}", None))
+            expected = type_name(default if default is not None else "")
+            issues.append(((key,), f"{key} must be {expected}, not {type_name(value)}", None))
             continue
         if key in ("json_class", "chef_type") and value != default:
             issues.append(((key,), f"{key} must be {default!r} in a {kind}, not {value!r}", None))
             continue
         out[key] = value
-    problem = name_issue(out["name"], f"{kind} name")
+    problem = name_issue(out["name"], f"{kind} name", NAME_RULES[kind])
     if problem:
         issues.append((("name",), problem, None))
     elif out["name"] != stem:
@@ -105,14 +114,16 @@ def check_document(kind: str, doc: Any, stem: str) -> tuple[dict[str, Any], list
         out["env_run_lists"] = {env: [] if items is None else items      # `env:` means none
                                 for env, items in out["env_run_lists"].items()}
         for env, items in out["env_run_lists"].items():
-            problem = name_issue(env, "environment name")
+            problem = name_issue(env, "environment name", ROLE_RE)
             if problem:
                 issues.append((("env_run_lists", env), problem, None))
             elif not isinstance(items, list):
                 issues.append((("env_run_lists", env), f"env_run_lists[{env}] must be a list, "
-                                                       f"not {_type_name(items)}", None))
+                                                       f"not {type_name(items)}", None))
             else:
                 issues.extend(_run_list_issues(items, ("env_run_lists", env)))
+        out["env_run_lists"] = {env: normal_run_list(items) if isinstance(items, list)
+                                else items for env, items in out["env_run_lists"].items()}
     elif kind == "environment":
         issues.extend(_pins_issues(out["cookbook_versions"]))
         if out["name"] == "_default" and any(out[k] for k in ("cookbook_versions",
@@ -121,10 +132,28 @@ def check_document(kind: str, doc: Any, stem: str) -> tuple[dict[str, Any], list
             issues.append(((), "the _default environment cannot be changed (as in Chef): "
                                "no pins or attributes", None))
     elif kind == "node":
-        problem = name_issue(out["chef_environment"], "environment name")
+        problem = name_issue(out["chef_environment"], "environment name", ROLE_RE)
         if problem:
             issues.append((("chef_environment",), problem, None))
+    if kind != "environment":
+        out["run_list"] = normal_run_list(out["run_list"])
     return out, issues
+
+
+def normal_run_list(items: list[Any]) -> list[Any]:
+    """A run list as Chef Server and knife upload store it: a bare `cb` or `cb::name` written
+    `recipe[...]`, exact duplicates dropped, the first kept (erchef chef_object_base.erl
+    normalize_run_list; chef_fs data_handler_base.rb normalize_run_list: `.uniq`)."""
+    out: list[Any] = []
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, str):
+            item = item if item.startswith(("recipe[", "role[")) else f"recipe[{item}]"
+            if item in seen:
+                continue
+            seen.add(item)
+        out.append(item)
+    return out
 
 
 def _run_list_issues(items: list[Any], where: tuple[Any, ...]) -> Iterator[Issue]:
@@ -145,23 +174,6 @@ def _pins_issues(pins: dict[str, Any]) -> Iterator[Issue]:
             Constraint.parse(constraint)
         except UsageError as err:
             yield ("cookbook_versions", cb), f"cookbook_versions[{cb}]: {err.message}", None
-
-
-def check_item(doc: Any, bag: str, stem: str) -> tuple[dict[str, Any], list[Issue]]:
-    """A data bag item: a mapping whose id is its file name. Encrypted values stay as they are."""
-    if not isinstance(doc, dict):
-        return {"id": stem}, [((), f"a data bag item must be a mapping, not {_type_name(doc)}",
-                               None)]
-    out = doc if "id" in doc else {"id": stem, **doc}
-    problem = name_issue(out["id"], "data bag item id")
-    if problem:
-        return out, [(("id",), problem, None)]
-    if out["id"] != stem:
-        return out, [(("id",), f"item id {out['id']!r} does not match the file name {stem!r} "
-                               f"(data bag {bag})", None)]
-    if bag == DEFAULT_BAG:
-        return out, [(keypath, message, None) for keypath, message in item_issues(out)]
-    return out, []
 
 
 def items_of(run_list: Any) -> Iterator[tuple[int, RunListItem]]:
@@ -263,18 +275,17 @@ def _role_cycles(roles: Mapping[str, dict[str, Any]]) -> Iterator[tuple[str, str
     reported: set[frozenset[str]] = set()
     for env in [None, *envs]:
         graph: dict[str, list[str]] = {}
-        for name, role in roles.items():
-            items = role["env_run_lists"].get(env) if env is not None else None
-            items = role["run_list"] if items is None else items
-            graph[name] = [i.name for _, i in items_of(items) if i.type == "role"]
+        for name, role in roles.items():  # the run list expansion reads (role_items)
+            graph[name] = [i.name for _, i in items_of(role_items(role, env or "_default"))
+                           if i.type == "role"]
         for cycle in find_cycles(graph):
             if frozenset(cycle) in reported:
                 continue
             reported.add(frozenset(cycle))
             first = roles[cycle[0]]
-            where = (("env_run_lists", env) if env is not None and env in first["env_run_lists"]
-                     else ("run_list",))
-            items = first["env_run_lists"][env] if len(where) == 2 else first["run_list"]
+            key = next((k for k in (env, "_default") if k in first["env_run_lists"]), None)
+            where = ("env_run_lists", key) if key is not None else ("run_list",)
+            items = role_items(first, env or "_default")
             index = next((i for i, item in items_of(items)
                           if item.type == "role" and item.name == cycle[1]), None)
             suffix = f" in environment {env}" if env is not None else ""

@@ -14,10 +14,12 @@ import threading
 from harness.errors import AlreadyExists, NotFound, UsageError
 from harness.repo.documents import BUILTIN, check_name, normalise
 from harness.repo.limits import size_issue, value_issue
+from harness.repo.validate import DEFAULT_ENVIRONMENT
 from harness.server.fields import Doc, Fields, checked_item, flatten, search_fields
 from harness.server.search import Budget, Index
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+DEFAULT_DOC = normalise("environment", "_default", {"description": DEFAULT_ENVIRONMENT})
 
 
 def dumps(doc: object) -> bytes:
@@ -102,8 +104,12 @@ class DocumentStore:
         return raw
 
     def put(self, kind: str, name: str, doc: object, *, create: bool = False) -> bool:
-        """Create or replace; create=True refuses an existing name. True if created."""
+        """Create or replace; create=True refuses an existing name. True if created.
+        `_default` cannot be changed, as chef-zero's environment_endpoint.rb answers 405
+        "The '_default' environment cannot be modified." (writing it unchanged is a no-op)."""
         normal = normalise(kind, check_name(name, kind), doc)
+        if kind == "environment" and name == "_default" and normal != DEFAULT_DOC:
+            raise UsageError("the '_default' environment cannot be modified (as in Chef)")
         raw = encoded(f"{kind} {name}", normal)
         with self._lock:
             index = self._indexes[kind]
@@ -251,8 +257,7 @@ class DocumentStore:
         self._bags.setdefault(bag, Index())
 
     def _reset_default_environment(self) -> None:
-        doc = normalise("environment", "_default",
-                        {"description": "The default environment"})
+        doc = normalise("environment", "_default", {"description": DEFAULT_ENVIRONMENT})
         self.store("environment", "_default", doc, flatten(doc))
 
     # --- the whole collection: restore's swap, backup's snapshot ------------------------------

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import BodyPartReader, web
 
 from harness.errors import UsageError
-from harness.repo.documents import check_name
+from harness.repo.documents import check_name, unwrap_item
 from harness.server.api import Api
 from harness.server.auth import Rule
 from harness.server.status import HttpError
@@ -116,7 +116,7 @@ class DataRoutes:
     async def create_item(self, request: web.Request) -> web.Response:
         self.api.allow(request, Rule.ADMIN)
         bag = self.api.name(request, "bag", "data bag")
-        doc = await read_json(request)
+        doc = unwrap_item(await read_json(request))  # knife's wrapped form: id inside raw_data
         item = check_name(doc.get("id") if isinstance(doc, dict) else None, "data bag item")
         self.store.put_item(bag, item, doc, create=True)
         return raw_json(self.store.get_item_json(bag, item), 201)
