@@ -56,11 +56,9 @@ class DockerImageOps:
         return files["stdout"].decode(errors="replace")
 
     def _run_in_image(self, image: str, argv: list[str]) -> bytes:
-        run: dict[str, Any] = {"command": argv}
-        if self.image_attrs(image).get("Config", {}).get("Entrypoint"):
-            run = {"entrypoint": argv[:1], "command": argv[1:]}
         try:
-            container = self.client.containers.create(image, network_mode="none", **run)
+            container = self.client.containers.create(image, network_mode="none",
+                                                       **self._argv_run(image, argv))
         except DockerException as err:
             raise EngineError(f"cannot run {' '.join(argv)} in image {image}: {err}") from None
         try:
@@ -103,13 +101,9 @@ class DockerImageOps:
                       labels: dict[str, str]) -> tuple[int, str]:
         """Run `sh -c script` in a throwaway container of image (no init, no RAM overlay); on
         exit 0 commit it as tag with the Dockerfile `changes`. (exit code, output tail)."""
-        # Overriding an image's Entrypoint cannot be undone by a commit change when it had
-        # none (`ENTRYPOINT []` is ignored), so only an image with one gets it replaced.
-        run: dict[str, Any] = {"command": ["/bin/sh", "-c", script]}
-        if self.image_attrs(image).get("Config", {}).get("Entrypoint"):
-            run = {"entrypoint": ["/bin/sh", "-c"], "command": [script]}
         try:
-            container = self.client.containers.create(image, labels=labels, **run)
+            container = self.client.containers.create(
+                image, labels=labels, **self._argv_run(image, ["/bin/sh", "-c", script]))
         except DockerException as err:
             raise EngineError(f"cannot create a build container of {image}: {err}") from None
         try:
@@ -127,6 +121,15 @@ class DockerImageOps:
                 container.remove(force=True)
             except DockerException:
                 pass  # labelled: `harness clean` finds it
+
+    def _argv_run(self, image: str, argv: list[str]) -> dict[str, Any]:
+        """create() keywords that run argv: as the command, or, when the image has an
+        Entrypoint, as entrypoint + command. Overriding an Entrypoint cannot be undone by a
+        commit change when the image had none (`ENTRYPOINT []` is ignored), so only an image
+        with one gets it replaced."""
+        if self.image_attrs(image).get("Config", {}).get("Entrypoint"):
+            return {"entrypoint": argv[:1], "command": argv[1:]}
+        return {"command": argv}
 
     def list_images(self, label: str) -> list[dict[str, Any]]:
         """Images carrying `label`: [{"id", "tags", "labels", "size", "created"}]."""

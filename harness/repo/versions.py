@@ -67,23 +67,13 @@ class Constraint:
     @staticmethod
     def parse(text: object) -> Constraint:
         """`"~> 1.2"`, `">= 1.0.0"`, `"1.2.3"` (means `=`) -> Constraint; UsageError otherwise."""
-        if isinstance(text, Constraint):
-            return text
-        if not isinstance(text, str):
-            raise UsageError("constraint must be a string like '>= 1.0', "
-                             f"not {type(text).__name__}")
-        return _parse_constraint(text)
+        return text if isinstance(text, Constraint) else _parse_constraint(_text(text))
 
     @staticmethod
     def parse_depends(text: object) -> Constraint:
         """A `depends` constraint as metadata.rb takes it: any spaces after the operator and
         `x` for `x.0.0` (Chef::VersionConstraint::Platform); str() is then the strict form."""
-        if isinstance(text, Constraint):
-            return text
-        if not isinstance(text, str):
-            raise UsageError("constraint must be a string like '>= 1.0', "
-                             f"not {type(text).__name__}")
-        return _parse_depends(text)
+        return text if isinstance(text, Constraint) else _parse_depends(_text(text))
 
     @property
     def upper(self) -> Version | None:
@@ -116,6 +106,12 @@ class Constraint:
 
 
 ANY = Constraint(">=", Version(0, 0, 0))
+
+
+def _text(text: object) -> str:
+    if not isinstance(text, str):
+        raise UsageError(f"constraint must be a string like '>= 1.0', not {type(text).__name__}")
+    return text
 
 
 @lru_cache(maxsize=8192)
