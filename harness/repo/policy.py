@@ -113,7 +113,7 @@ def compile_policy(source: PolicySource, *, name: str, environment: str, run_lis
                            f"recipes/{short}.py{ruby} (node {name})")
     order = dependency_order([cb for cb, _, _ in expansion.roots], versions, manifests)
     cookbook_attrs = [cookbook_manifest_attrs(manifests[cb][versions[cb]]) for cb in order]
-    roles = [source.role(r) or {} for r in expansion.roles]
+    roles = [source.role(r) or {} for r in expansion.attribute_order]
     cookbook_default = [_dict(a["default"]) for a in cookbook_attrs]
     cookbook_override = [_dict(a["override"]) for a in cookbook_attrs]
     role_default = [_dict(r.get("default_attributes")) for r in roles]

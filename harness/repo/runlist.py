@@ -86,7 +86,12 @@ class Expansion:
     """What a run list expands to, with where each recipe came from (for solver messages)."""
 
     recipes: list[str] = field(default_factory=list)          # qualified, de-duplicated
-    roles: list[str] = field(default_factory=list)            # post-order: included first
+    # Chef's RunListExpansion#roles (`@applied_roles.keys`): pre-order, a role before those
+    # it includes, as node["roles"] lists them
+    roles: list[str] = field(default_factory=list)
+    # the order role attributes are applied in (apply_role_attributes runs after a role's
+    # own run list is expanded): post-order, included roles first, so the includer wins
+    attribute_order: list[str] = field(default_factory=list)
     # (cookbook, "= x.y.z" or None, origin such as "role zookeeper"): the solver's roots
     roots: list[tuple[str, str | None, str]] = field(default_factory=list)
 
@@ -125,7 +130,7 @@ def expand_run_list(run_list: Iterable[str], environment: str,
             if role_name is not None:
                 active.pop()
                 done.add(role_name)
-                out.roles.append(role_name)
+                out.attribute_order.append(role_name)
             continue
         item = parse_item(item_text)
         if item.type == "recipe":
@@ -147,5 +152,6 @@ def expand_run_list(run_list: Iterable[str], environment: str,
         if role is None:
             raise NotFound(f"no role {name!r} (in the run list of {label})")
         active.append(name)
+        out.roles.append(name)   # applied_role: before its run list is expanded
         stack.append((name, iter(role_items(role, environment)), f"role {name}"))
     return out

@@ -13,7 +13,7 @@ def test_show_resolves_production_pins_from_the_backup(capsys):
     assert main(["show", "app", "--env", "production", "--repo", str(ROOT)]) == 0
     policy = json.loads(capsys.readouterr().out)
     assert policy["cookbook_versions"]["app"] == "1.0.0"          # only in backup/
-    assert policy["roles"] == ["base", "app"] and policy["chef_environment"] == "production"
+    assert policy["roles"] == ["app", "base"] and policy["chef_environment"] == "production"
 
 
 def test_show_testing_takes_the_newest_version(capsys):

@@ -53,7 +53,7 @@ def test_small_repo_policy_in_production() -> None:
     assert policy == {
         "name": "zk1", "chef_environment": "production", "run_list": ["role[zookeeper]"],
         "expanded_run_list": ["recipe[base::default]", "recipe[pd-zookeeper::default]"],
-        "roles": ["base", "zookeeper"],
+        "roles": ["zookeeper", "base"],
         "recipes": ["base::default", "pd-zookeeper::default"],
         "cookbook_versions": {"base": "1.0.0", "java": "2.0.0", "zookeeper": "1.1.0",
                               "pd-zookeeper": "0.3.0"},
@@ -110,7 +110,9 @@ def test_including_role_wins_over_included_role() -> None:
                        "override_attributes": {"o": "inner"}}}
     source = Source(roles, {}, [manifest("cb", "1.0.0")])
     policy = compile_policy(source, name="n", environment="_default", run_list=["role[outer]"])
-    assert policy["roles"] == ["inner", "outer"]
+    # node["roles"] lists the including role first (Chef's `@applied_roles.keys`, a role is
+    # applied before its run list expands); its attributes still win, as they apply after
+    assert policy["roles"] == ["outer", "inner"]
     assert policy["attributes"] == {"d": "outer", "o": "outer", "i": 1}
 
 

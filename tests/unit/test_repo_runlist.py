@@ -47,7 +47,11 @@ def roles(**run_lists) -> dict:
             for name, items in run_lists.items()}
 
 
-def test_nested_roles_expand_depth_first_and_roles_post_order() -> None:
+def test_nested_roles_expand_depth_first_roles_pre_order_attributes_post_order() -> None:
+    """chef/chef lib/chef/run_list/run_list_expansion.rb: inflate_role calls
+    `applied_role(role_name)` before the role's run list expands, and `roles` is
+    `@applied_roles.keys` (pre-order); `apply_role_attributes(role)` runs after the expansion
+    of its run list (post-order), so an including role's attributes win."""
     table = roles(web=["role[base]", "recipe[nginx]", "role[monitoring]"],
                   base=["recipe[base]", "recipe[ntp::client]"],
                   monitoring=["recipe[collectd]"])
@@ -55,7 +59,8 @@ def test_nested_roles_expand_depth_first_and_roles_post_order() -> None:
     assert out.recipes == ["base::default", "ntp::client", "nginx::default",
                            "collectd::default", "extra::x"]
     assert out.expanded_run_list[0] == "recipe[base::default]"
-    assert out.roles == ["base", "monitoring", "web"]
+    assert out.roles == ["web", "base", "monitoring"]
+    assert out.attribute_order == ["base", "monitoring", "web"]
 
 
 def test_dedup_keeps_first_occurrence_and_diamond_roles_expand_once() -> None:
@@ -64,7 +69,8 @@ def test_dedup_keeps_first_occurrence_and_diamond_roles_expand_once() -> None:
     out = expand_run_list(["recipe[y]", "role[a]", "role[b]", "recipe[base::default]"],
                           "_default", table.get)
     assert out.recipes == ["y::default", "base::default", "x::default"]
-    assert out.roles == ["base", "a", "b"]
+    assert out.roles == ["a", "base", "b"]
+    assert out.attribute_order == ["base", "a", "b"]
 
 
 def test_env_run_lists_replace_run_list_in_that_environment_only() -> None:

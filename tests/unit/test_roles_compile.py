@@ -58,7 +58,7 @@ def test_the_example_roles_exist():
 def test_every_role_compiles_in_every_environment(repo, source, role, environment):
     policy = compile_policy(source, name=f"{role}-1", environment=environment,
                             run_list=[f"role[{role}]"])
-    assert policy["roles"][0] == "base" and role in policy["roles"]
+    assert policy["roles"][0] == role and "base" in policy["roles"]
     assert policy["recipes"][0] == "base::default"
     pins = repo.environments[environment]["cookbook_versions"]
     for cookbook, version in policy["cookbook_versions"].items():
