@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from .converge import Converger
 from .cookbooks import FileCache, fetch_cookbooks
 from .crypto import decrypt_item, is_encrypted
 from .errors import AgentError, ConfigError, DecryptError, NotFound, RecipeError, ResourceFailure
+from .fileutil import ruby_inspect, ruby_to_s
 from .node import Node, SearchNode, deep_merge
 from .recipe import Compiler
 from .resource import Context, Resource
@@ -57,10 +59,16 @@ class Run:
         """The item, decrypted when encrypted (needs the secret file). A fresh copy on every
         call, as Chef's data_query.rb loads a new DataBagItem per call (the caller owns it:
         a recipe that deletes a key does not change what the next caller gets); the fetch
-        and decryption are cached per run."""
+        and decryption are cached per run. Names are checked first and the item is read as
+        DataBagItem.from_hash reads it (chef_type, json_class, data_bag removed; a wrapped
+        item's raw_data)."""
+        _check_bag_name(bag)
+        if not isinstance(item, str) or not VALID_ID.search(item):
+            raise RecipeError("Data Bag items must have an id matching "
+                              f"/^[\\.\\-[:alnum:]_]+$/, you gave: {ruby_inspect(item)}")
         if (bag, item) not in self.items:
             try:
-                doc = self.api.get(f"/data/{bag}/{item}")
+                doc = from_hash(self.api.get(f"/data/{bag}/{item}"))
             except NotFound:
                 raise NotFound(f"data bag item {bag}/{item} does not exist", 404) from None
             if is_encrypted(doc):
@@ -72,6 +80,7 @@ class Run:
         return copy.deepcopy(self.items[(bag, item)])
 
     def data_bag(self, bag: str) -> list[str]:
+        _check_bag_name(bag)
         return sorted(self.api.get(f"/data/{bag}"))
 
     # -- the run ---------------------------------------------------------------------------
@@ -172,6 +181,27 @@ def _row_name(row: dict[str, Any]) -> str:
 def _message(exc: AgentError) -> str:
     where = getattr(exc, "defined_at", None)
     return f"{exc} (declared at {where})" if where else str(exc)
+
+
+# chef/chef lib/chef/data_bag.rb VALID_NAME and data_bag_item.rb VALID_ID: Ruby's `^...$`
+# match at any line and [[:alnum:]] is Unicode, as `re.M` and `\w` are
+VALID_ID = re.compile(r"^[\w.\-]+$", re.M)
+
+
+def _check_bag_name(bag: Any) -> None:
+    """data_query.rb: `DataBag.validate_name!(bag.to_s)` before any fetch."""
+    if not VALID_ID.search(ruby_to_s(bag)):
+        raise RecipeError("DataBags must have a name matching /^[\\.\\-[:alnum:]_]+$/, you "
+                          f"gave {ruby_inspect(ruby_to_s(bag))}")
+
+
+def from_hash(doc: Any) -> Any:
+    """Chef::DataBagItem.from_hash: chef_type and json_class deleted, data_bag taken out,
+    raw_data (a wrapped item) or the hash itself is the item."""
+    if not isinstance(doc, dict):
+        return doc
+    doc = {k: v for k, v in doc.items() if k not in ("chef_type", "json_class", "data_bag")}
+    return doc["raw_data"] if "raw_data" in doc else doc
 
 
 def why_run(server_url: str, token: str, node_name: str, automatic: dict[str, Any] | None = None, *,
