@@ -158,3 +158,28 @@ def test_a_roles_run_lists_are_qualified_and_its_default_env_run_list_not_indexe
     store = Store()
     store.put("role", "web", {"run_list": ["nginx"]})
     assert _names(store, "role", r"run_list:recipe\[nginx\]") == ["web"]
+
+
+def test_values_with_spaces_and_bare_terms_over_http() -> None:
+    """The search endpoint answers as Chef Server's tokenised `content` field does
+    (opensearch-index-init.json:6 `"type": "whitespace"`; chef_lucene.peg:15 `f:v` ->
+    `content:f__=__v`; a bare term goes to the default field, chef_opensearch.erl:165):
+    `motd:hello` finds "hello world", `motd:world` does not, the bare `world` does, and a bare
+    `production` (a whole value elsewhere) finds nothing. See test_server_search_tokens.py."""
+    with ConfigServer() as server:
+        server.store.put("node", "web-1", {"chef_environment": "production",
+                                           "normal": {"motd": "hello world"}})
+        http = urllib3.PoolManager(retries=False)
+        auth = {"Authorization": f"Bearer {server.admin_token}"}
+
+        def total(q: str) -> int:
+            resp = http.request("GET", f"{server.url}/search/node", fields={"q": q},
+                                headers=auth)
+            assert resp.status == 200, resp.data
+            return int(json.loads(resp.data)["total"])
+
+        assert [total(q) for q in ("motd:hello", "motd:world", "world", "production",
+                                   'motd:"hello world"', "motd:*world")] == [1, 0, 1, 0, 1, 0]
+        bad = http.request("GET", f"{server.url}/search/node", fields={"q": "motd:>a"},
+                           headers=auth)
+        assert bad.status == 400
