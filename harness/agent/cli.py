@@ -78,7 +78,14 @@ def register(config: dict[str, Any], validator_token_file: str, environment: str
         node = {"name": name, "normal": {}, "default": {}, "override": {}, "automatic": {}}
     if node.get("chef_environment") != environment or node.get("run_list") != items:
         node.update(chef_environment=environment, run_list=items)
-        api.put(f"/nodes/{name}", node)
+        try:
+            api.put(f"/nodes/{name}", node)
+        except ServerError as exc:
+            if exc.status == 403:  # Chef Server: only the client that created a node updates it
+                raise ConfigError(f"node {name} already exists on the server and client {name} "
+                                  "did not create it, so it may not update it (as on Chef "
+                                  "Server); delete the node, then register again") from None
+            raise
         print(f"node {name}: environment {environment}, run list {', '.join(items)}",
               flush=True)
     return 0

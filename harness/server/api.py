@@ -13,7 +13,7 @@ from aiohttp import web
 from harness.errors import NotFound, UsageError
 from harness.repo.documents import check_name
 from harness.server import __version__
-from harness.server.auth import Rule, allow, may_register
+from harness.server.auth import NodeOwners, Rule, allow, may_register
 from harness.server.store import Store
 from harness.server.sync import sync_store
 from harness.server.wire import WHO, json_response, parse_json, raw_json, read_body, read_json
@@ -33,6 +33,7 @@ class Api:
         self.agent_pyz = agent_pyz if isinstance(agent_pyz, bytes) else None
         self._build_agent = None if isinstance(agent_pyz, bytes) else agent_pyz
         self._agent_lock = asyncio.Lock()
+        self.owners = NodeOwners()  # who created each node: only it may update it (auth.py)
 
     def register(self, app: web.Application) -> None:
         add = app.router.add_route
@@ -55,8 +56,15 @@ class Api:
         add("GET", "/agent/agent.pyz", self.agent)
 
     @staticmethod
-    def allow(request: web.Request, rule: Rule, target: str | None = None) -> None:
-        allow(request[WHO], rule, f"{request.method} {request.path}", target)
+    def what(request: web.Request) -> str:
+        return f"{request.method} {request.path}"
+
+    @classmethod
+    def allow(cls, request: web.Request, rule: Rule, target: str | None = None) -> None:
+        allow(request[WHO], rule, cls.what(request), target)
+
+    def node_created(self, request: web.Request, name: str) -> None:
+        self.owners.created(name, request[WHO], self.store.client_for_name(name) is not None)
 
     @staticmethod
     def name(request: web.Request, key: str = "name", what: str = "object") -> str:
@@ -93,14 +101,17 @@ class Api:
             self.allow(request, Rule.REGISTER)
             if not isinstance(doc, dict):
                 raise UsageError("client document must be an object")
-            may_register(request[WHO], doc)
             validator = doc.get("validator", False)
-            if not isinstance(validator, bool):
+            if not isinstance(validator, bool):  # 400 before 403, as erchef's malformed_request
                 raise UsageError("validator must be true or false")
+            may_register(request[WHO], doc)
             token = self.store.create_client(check_name(name, "client"), validator=validator)
             return json_response({"name": name, "token": token}, 201)
         self.allow(request, self._rule(kinds, write=True), name)
-        self.store.put(KINDS[kinds], check_name(name, KINDS[kinds]), doc, create=True)
+        name = check_name(name, KINDS[kinds])
+        self.store.put(KINDS[kinds], name, doc, create=True)
+        if kinds == "nodes":
+            self.node_created(request, name)
         return json_response({"uri": f"{request.url.origin()}/{kinds}/{name}"}, 201)
 
     async def read(self, request: web.Request) -> web.Response:
@@ -119,14 +130,22 @@ class Api:
             if self.store.client_for_name(name) is None:
                 token = self.store.create_client(name, validator=doc.get("validator", False))
                 return json_response({"name": name, "token": token}, 201)
+        if kinds == "nodes":  # no await from this check to the put: nothing writes between
+            exists = self.store.docs.find("node", name) is not None
+            self.owners.check_update(request[WHO], name, exists, self.what(request))
         created = self.store.put(KINDS[kinds], name, doc)
+        if created and kinds == "nodes":
+            self.node_created(request, name)
         return raw_json(self.store.get_json(KINDS[kinds], name), 201 if created else 200)
 
     async def remove(self, request: web.Request) -> web.Response:
         kinds = request.match_info["kinds"]
         name = self.name(request, what=KINDS[kinds])
         self.allow(request, Rule.ADMIN)
-        return json_response(self.store.delete(KINDS[kinds], name))
+        deleted = self.store.delete(KINDS[kinds], name)
+        if kinds == "nodes":
+            self.owners.forget({name})
+        return json_response(deleted)
 
     async def policy(self, request: web.Request) -> web.Response:
         name = self.name(request, what="node")
@@ -145,13 +164,17 @@ class Api:
     async def wipe(self, request: web.Request) -> web.Response:
         self.allow(request, Rule.ADMIN)
         self.store.wipe()
+        self.owners.clear()
         return json_response({"wiped": True})
 
     async def bulk(self, request: web.Request) -> web.Response:
         self.allow(request, Rule.ADMIN)
         body = await read_body(request)
+        before = set(self.store.names("node"))
         with paused_gc():
-            return json_response(self.store.bulk(parse_json(body)))
+            counts = self.store.bulk(parse_json(body))
+        self.owners.admin_created(set(self.store.names("node")) - before)
+        return json_response(counts)
 
     # --- atomic restore and consistent backup ---------------------------------------------------
     async def stage(self, request: web.Request) -> web.Response:
@@ -170,8 +193,14 @@ class Api:
         doc = await read_json(request)
         if not isinstance(doc, dict):
             raise UsageError("body must be an object {\"keep\": [...]}")
+        before = set(self.store.names("node"))
         with paused_gc():
             self.store.commit(request.match_info["sid"], doc.get("keep"))
+        # a node the restore kept or laid over keeps its creator (an update keeps Chef's
+        # ACL); a new one is the admin's
+        after = set(self.store.names("node"))
+        self.owners.forget(before - after)
+        self.owners.admin_created(after - before)
         return json_response({"committed": True})
 
     async def discard(self, request: web.Request) -> web.Response:
