@@ -1,8 +1,9 @@
 """Shape checks and normalisation of the documents the config server stores.
 
 Every document is checked once, on write, and stored normalised (all keys present,
-`json_class`/`chef_type` written the way Chef writes them), so reads never re-validate and a
-backup of what is stored is byte-for-byte stable. Bad input is a UsageError. Pure model:
+`json_class`/`chef_type` filled in when missing and refused when wrong, as Chef Server does),
+so reads never re-validate and a backup of what is stored is byte-for-byte stable. Bad input
+is a UsageError. Pure model:
 the server and restore (names, cookbook file paths) both use it, and the repo loader its
 data bag item rule (check_item), so an item means the same in a repo and on the server.
 """
@@ -104,7 +105,7 @@ def _bool(value: Any, what: str) -> bool:
 
 # kind -> (json_class, {field: (default factory, checker)})
 Checker = Callable[[Any, str], Any]
-SCHEMAS: dict[str, tuple[str | None, dict[str, tuple[Callable[[], Any], Checker]]]] = {
+SCHEMAS: dict[str, tuple[str, dict[str, tuple[Callable[[], Any], Checker]]]] = {
     "role": ("Chef::Role", {
         "description": (str, _str), "run_list": (list, _run_list),
         "env_run_lists": (dict, _env_run_lists),
@@ -120,10 +121,21 @@ SCHEMAS: dict[str, tuple[str | None, dict[str, tuple[Callable[[], Any], Checker]
 }
 
 
+def _check_class(doc: dict[str, Any], what: str, want: dict[str, str]) -> None:
+    """`json_class`/`chef_type` may be left out (Chef Server fills them in) but, when given,
+    must be Chef's exact value: erchef refuses any other, null included, with a 400
+    "Field 'json_class' invalid" (chef_role.erl, chef_environment.erl, chef_node.erl)."""
+    for key, value in want.items():
+        if key in doc and doc[key] != value:
+            raise UsageError(f"{what}: {key} must be {value!r}, not {repr(doc[key])[:40]} "
+                             f"(Chef Server: Field '{key}' invalid)")
+
+
 def normalise(kind: str, name: str, doc: Any) -> dict[str, Any]:
     """Checked, complete copy of a role/environment/node/client document named `name`.
     Chef Server refuses a role, environment or node with a key it does not know
-    (chef_object_base.erl strictly_valid: invalid_key); so do we, rather than drop it."""
+    (chef_object_base.erl strictly_valid: invalid_key), or with another json_class or
+    chef_type than its own; so do we, rather than drop or overwrite them."""
     _type(doc, dict, f"{kind} document")
     if doc.get("name", name) != name:
         raise UsageError(f"{kind} name {doc.get('name')!r} in the body does not match {name!r}")
@@ -136,6 +148,7 @@ def normalise(kind: str, name: str, doc: Any) -> dict[str, Any]:
             elif key not in fields and key not in ("name", "json_class", "chef_type"):
                 raise UsageError(f"{kind} {name}: unknown key {key!r} (Chef Server refuses "
                                  f"it; a {kind} has {', '.join(['name', *fields])})")
+    _check_class(doc, f"{kind} {name}", {"json_class": json_class, "chef_type": kind})
     out: dict[str, Any] = {"name": name, "json_class": json_class, "chef_type": kind}
     for field, (default, check) in fields.items():
         out[field] = check(doc[field], f"{kind} {name}: {field}") if field in doc else default()
@@ -195,24 +208,74 @@ def safe_path(value: object) -> str:
     return path
 
 
-def normalise_manifest(name: str, version: str, doc: Any) -> dict[str, Any]:
-    """A cookbook version manifest (contracts.md), files sorted by path."""
-    _type(doc, dict, "cookbook manifest")
+MANIFEST_KEYS = ("name", "version", "metadata", "attributes", "files", "frozen")
+_MAX_PART = 2**63 - 1  # erchef chef_cookbook_version.erl MAX_VERSION (a Postgres bigint)
+# Chef Server's constraints: chef_object_base.erl parse_constraint, then is_valid_version
+_CHEF_CONSTRAINT = re.compile(r"(?:(?:<|>|<=|>=|~>|=) )?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?")
+
+
+def _version(name: str, version: str) -> None:
+    """Canonical x.y.z (versions.py allows 9 digits a part, below erchef's MAX_VERSION)."""
     try:
         canonical = str(Version.parse(version))
     except (HarnessError, ValueError) as err:
         raise UsageError(f"cookbook {name}: {err}") from None
     if canonical != version:
         raise UsageError(f"cookbook version {version!r} must be written {canonical!r}")
+
+
+def _chef_metadata(metadata: dict[str, Any], what: str) -> None:
+    """The metadata fields Chef Server checks (chef_cookbook_version.erl cookbook_spec), as
+    Chef 19's Metadata#from_hash sends them: strings, and {cookbook: constraint} maps in
+    Chef Server's strict grammar ("~> 1.0", ">= 2"; not ">=1.0"). A one-element array in
+    `dependencies` is its element (metadata.rb handle_incorrect_constraints)."""
+    for key in ("description", "long_description", "maintainer", "maintainer_email", "license"):
+        if key in metadata:
+            _str(metadata[key], f"{what}: metadata.{key}")
+    for key in ("platforms", "dependencies"):
+        for target, value in _obj(metadata.get(key, {}), f"{what}: metadata.{key}").items():
+            problem = name_issue(target, f"metadata.{key} name", COOKBOOK_RE)
+            if problem:
+                raise UsageError(f"{what}: {problem}")
+            if key == "dependencies" and isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            match = _CHEF_CONSTRAINT.fullmatch(value) if isinstance(value, str) else None
+            if match is None or any(int(p) > _MAX_PART for p in match.groups() if p):
+                raise UsageError(f"{what}: metadata.{key}[{target}]: {repr(value)[:40]} is not "
+                                 "a constraint Chef Server takes ('OP x.y.z', one space)")
+
+
+def normalise_manifest(name: str, version: str, doc: Any) -> dict[str, Any]:
+    """A cookbook version manifest (contracts.md), files sorted by path. Refused, as Chef
+    Server refuses them (chef_cookbook_version.erl cookbook_spec, strictly_valid): an unknown
+    key (Chef's `frozen?` too, rather than dropping it), another metadata.version than the
+    version's, a metadata field of the wrong type. `metadata.name` is the cookbook's."""
+    _type(doc, dict, "cookbook manifest")
+    _version(name, version)
+    what = f"cookbook {name} {version}"
+    for key in doc:
+        if key not in MANIFEST_KEYS and key not in ("json_class", "chef_type"):
+            raise UsageError(f"{what}: unknown key {key!r} (a manifest has "
+                             f"{', '.join(MANIFEST_KEYS)})")
+    _check_class(doc, what, {"json_class": "Chef::CookbookVersion",
+                             "chef_type": "cookbook_version"})
     for key, want in (("name", name), ("version", version)):
         if doc.get(key, want) != want:
             raise UsageError(f"cookbook {key} {doc.get(key)!r} in the body does not match {want!r}")
     metadata = dict(_obj(doc.get("metadata", {}), "cookbook metadata"))
+    if metadata.get("version", version) != version:
+        raise UsageError(f"{what}: metadata.version {repr(metadata['version'])[:40]} is not "
+                         "the version's (Chef Server: Field 'metadata.version' invalid)")
+    _chef_metadata(metadata, what)
     metadata.update(name=name, version=version)
     metadata.setdefault("description", "")
     metadata["depends"] = _cookbook_versions(metadata.get("depends", {}), "metadata.depends",
                                              depends=True)
     attrs = _obj(doc.get("attributes", {}), "cookbook attributes")
+    for level in attrs:
+        if level not in ("default", "override"):
+            raise UsageError(f"{what}: attributes level {level!r}: a cookbook has default "
+                             "and override")
     attributes = {level: _obj(attrs.get(level, {}), f"attributes.{level}")
                   for level in ("default", "override")}
     files: list[dict[str, Any]] = []

@@ -94,9 +94,10 @@ class CookbookStore:
             return newest_first(versions)
 
     def manifest(self, name: str, version: str) -> Doc:
-        """One version's manifest; `_latest` means the newest version."""
+        """One version's manifest; `_latest` or `latest` means the newest version (erchef
+        chef_wm_cookbook_version.erl and chef-zero cookbook_version_endpoint.rb take both)."""
         with self._lock:
-            if version == "_latest":
+            if version in ("_latest", "latest"):
                 version = self.cookbook_versions(name)[0]
             manifest = self._cookbooks.get(name, {}).get(version)
         if manifest is None:

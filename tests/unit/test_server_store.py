@@ -30,7 +30,7 @@ def _cookbook(store: Store, name: str, version: str, depends=None, recipes=("def
 
 def test_documents_are_normalised_with_chef_keys():
     store = Store()
-    assert store.put("role", "web", {"run_list": ["recipe[nginx]"], "json_class": "x"})
+    assert store.put("role", "web", {"run_list": ["recipe[nginx]"], "json_class": "Chef::Role"})
     role = store.get("role", "web")
     assert role == {"name": "web", "json_class": "Chef::Role", "chef_type": "role",
                     "description": "", "run_list": ["recipe[nginx]"], "env_run_lists": {},
