@@ -15,7 +15,7 @@ from harness.errors import AlreadyExists, NotFound, UsageError
 from harness.repo.documents import BUILTIN, check_name, normalise
 from harness.repo.limits import size_issue, value_issue
 from harness.repo.validate import DEFAULT_ENVIRONMENT
-from harness.server.fields import Doc, Fields, checked_item, flatten, search_fields
+from harness.server.fields import Doc, Fields, checked_item, search_fields
 from harness.server.search import Budget, Index
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -149,7 +149,7 @@ class DocumentStore:
             if name in self._indexes["client"].docs and not exist_ok:
                 raise AlreadyExists(f"client {name!r} already exists")
             self._tokens.pop(self._token_of.pop(name, ""), None)
-            self.store("client", name, doc, flatten(doc))
+            self.store("client", name, doc, search_fields("client", doc))
             self._tokens[_hash(token)] = name
             self._token_of[name] = _hash(token)
         return token
@@ -258,7 +258,7 @@ class DocumentStore:
 
     def _reset_default_environment(self) -> None:
         doc = normalise("environment", "_default", {"description": DEFAULT_ENVIRONMENT})
-        self.store("environment", "_default", doc, flatten(doc))
+        self.store("environment", "_default", doc, search_fields("environment", doc))
 
     # --- the whole collection: restore's swap, backup's snapshot ------------------------------
     def adopt(self, staged: DocumentStore, keep: frozenset[str] = frozenset()) -> None:
@@ -277,7 +277,7 @@ class DocumentStore:
         for name, digest in staged._token_of.items():
             if name not in self._token_of:
                 doc = staged._indexes["client"].docs[name]
-                self.store("client", name, doc, flatten(doc))
+                self.store("client", name, doc, search_fields("client", doc))
                 self.set_token_digest(name, digest)
         self._raw.update((k, v) for k, v in staged._raw.items()
                          if k[0] not in keep and k[0] != "client")

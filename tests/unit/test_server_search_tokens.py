@@ -172,3 +172,14 @@ def test_only_columns_with_spaces_are_copied() -> None:
     node = {"name": "n", "chef_environment": "_default", "run_list": [], "default": {},
             "normal": {"os": "Debian GNU/Linux 12"}, "override": {}, "automatic": {}}
     assert search_fields("node", node)["os"] == {"Debian"}
+
+
+def test_clients_and_the_default_environment_carry_their_index_type():
+    """chef_index_expand.erl meta_fields: every indexed object carries X_CHEF_type_CHEF_X (its
+    index type), which the default field holds, so a bare `client` / `environment` finds
+    clients and environments, `_default` included, as any other document of those indexes."""
+    from harness.server.store import Store
+    store = Store()
+    store.create_client("web-1", validator=False)
+    assert [d["name"] for d in store.search_docs("client", "client")] == ["web-1"]
+    assert "_default" in [d["name"] for d in store.search_docs("environment", "environment")]
