@@ -1,13 +1,20 @@
-"""Cookbook dependency solver: newest versions that satisfy pins, run list and every depends.
+"""Cookbook dependency solver: the versions Chef Server (erchef) picks for a run list.
 
-chef-zero's search, in its order (lib/chef_zero/endpoints/environment_cookbook_versions_endpoint.rb,
-`depsolve`): cookbooks are decided in the order they were brought in (the expanded run list
-first, then each chosen version's depends, appended as met), each trying its versions newest
-first; the first complete assignment wins. So which cookbook keeps its newest version follows
-run-list order, not how many versions exist. Forward checking (a cookbook whose allowed versions
-run out fails at once) prunes without changing the answer. Every constraint remembers where it
-came from (environment pin, role, the cookbook version that depends on it and what brought that
-in), so a failure can name the chain.
+erchef gives the run list, the environment's pins and every cookbook version to dep_selector
+(chef-server src/oc_erchef/apps/chef_objects/priv/depselector_rb/depselector.rb), a gecode
+model that OPTIMISES rather than taking the first fit (chef/dep-selector
+ext/dep_gecode/dep_selector_to_gecode.cpp, `BuildCostVector`). Its cookbooks are every one
+reachable from the run list through any allowed version's depends (`trim_unreachable_packages`);
+one that nothing requires may be left out (version -1). It maximises, in this order:
+1. run-list cookbooks at their newest allowed version (`mark_preferred_to_be_at_latest`),
+2. OTHER reachable cookbooks at their newest, unused ones included (an old version's
+   dependency counts when its newest fits beside the rest).
+"At its newest" is all or nothing: 1.5.0 scores like 1.0.0 when 2.0.0 exists.
+depselector.Optimum searches that model as gecode does (the open cookbook with the most live
+propagators first, newest value first, a restart after each better answer; gecode's order
+among equal degrees is approximated: decision 24). The answer is the run list and the
+chosen versions' depends (`trim_solution`). When nothing fits, `_Search` (chef-zero's
+first-fit order) finds the first conflict and names its chain in the SolveError.
 """
 from __future__ import annotations
 
@@ -16,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import SolveError, UsageError
+from harness.repo.depselector import Optimum, constraint_of, depends_of
 from harness.repo.versions import Constraint, Version
 
-MAX_STEPS = 50_000   # a pathological input fails clearly instead of spinning
+MAX_STEPS = 50_000        # a pathological input fails clearly instead of spinning
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +67,7 @@ class _Search:
         self.options[cb] = self.candidates(cb)
         pin = self.pins.get(cb)
         if pin:
-            self.require(_Req(cb, _constraint(pin, self.env_label), self.env_label))
+            self.require(_Req(cb, constraint_of(pin, self.env_label), self.env_label))
 
     def forget(self, cb: str) -> None:
         del self.reqs[cb]
@@ -137,7 +145,7 @@ class _Search:
         self.chosen[cb] = text
         ok = True
         for dep, dep_constraint in (self.available[cb][text] or {}).items():
-            req = _Req(dep, _depends(dep_constraint, via) if dep_constraint else None, via)
+            req = _Req(dep, depends_of(dep_constraint, via) if dep_constraint else None, via)
             if dep not in self.reqs:
                 self.introduce(dep, via)
                 new_cbs.append(dep)
@@ -180,30 +188,16 @@ def solve(available: Mapping[str, Mapping[str, Mapping[str, str]]], pins: Mappin
         origin = origin if origin.startswith("required by") else f"required by {origin}"
         if cb not in search.reqs:
             search.introduce(cb, origin)
-        search.require(_Req(cb, _constraint(constraint, origin) if constraint else None, origin))
+        search.require(_Req(cb, constraint_of(constraint, origin) if constraint else None, origin))
     empty = next((cb for cb in search.order if not search.options[cb]), None)
-    if empty is not None:      # chef-zero checks every cookbook before it searches
+    if empty is not None:      # dep_selector refuses a run-list item no version matches
         search.fail(empty)
         raise SolveError(search.conflict or "cannot satisfy the run list")
     try:
-        solved = search.run()
+        best = Optimum(search).solve()
+        if best is not None:
+            return best
+        search.run()           # nothing fits: chef-zero's search names the first conflict
     except RecursionError:
         raise SolveError("cookbook dependency chain too deep to solve") from None
-    if not solved:
-        raise SolveError(search.conflict or "cannot satisfy the run list")
-    return {cb: search.chosen[cb] for cb in search.order}
-
-
-def _constraint(text: str, origin: str) -> Constraint:
-    try:
-        return Constraint.parse(text)
-    except UsageError as err:
-        raise SolveError(f"{err} ({origin})") from None
-
-
-def _depends(text: str, origin: str) -> Constraint:
-    """A cookbook's depends: metadata.rb's grammar (a backup may hold Chef's `~> 1`)."""
-    try:
-        return Constraint.parse_depends(text)
-    except UsageError as err:
-        raise SolveError(f"{err} ({origin})") from None
+    raise SolveError(search.conflict or "cannot satisfy the run list")

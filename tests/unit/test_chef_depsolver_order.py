@@ -1,13 +1,12 @@
-"""The depsolver searches in chef-zero's order.
+"""Ties: when Chef Server's objective cannot tell answers apart, the order of the search does.
 
-chef-zero, lib/chef_zero/endpoints/environment_cookbook_versions_endpoint.rb (chef/chef-zero):
-`post` builds `desired_versions` from the posted run list in order (Chef posts the expanded
-run list, lib/chef/policy_builder/expand_node_object.rb `sync_cookbooks`), filters each by the
-environment's constraint, and calls `depsolve(request, desired_versions.keys, ...)`. `depsolve`
-takes `unsolved[0]`, tries `sort_versions(...)` (newest first), appends each dependency not yet
-desired to `unsolved` (`new_unsolved += [dep_name]`), filters by the dependency's constraint,
-and recurses; the first full solution wins. A cookbook whose versions are filtered to none fails
-the branch (`if ver.empty?`).
+These four cases were first written against chef-zero (lib/chef_zero/endpoints/
+environment_cookbook_versions_endpoint.rb `depsolve`: run list first, depends as met, newest
+first, first fit). Production is Chef Server, whose dep_selector optimises first (see
+test_repo_depsolver_server.py); in each case here its objective is tied, and gecode's
+search (ext/dep_gecode/dep_selector_to_gecode.cpp `AddBrancherV2`: the most constrained
+package first, lowest package id on a tie, `INT_VAL_MAX`) gives the same answers as
+chef-zero, which was checked against the compiled gecode model.
 """
 from __future__ import annotations
 
