@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import urllib3
 
 from harness.client import Client
 from harness.server.serve import ConfigServer
@@ -15,6 +16,14 @@ def server() -> Iterator[ConfigServer]:
     """A fresh in-process config server on loopback (a placeholder agent: none is run)."""
     with ConfigServer(agent_pyz=b"PYZ") as srv:
         yield srv
+
+
+@pytest.fixture
+def http() -> Iterator[urllib3.PoolManager]:
+    """A raw HTTP client that never retries: the server's own answer is what a test sees."""
+    pool = urllib3.PoolManager(retries=False)
+    yield pool
+    pool.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import urllib3
 
 from harness.agent import cli
 from harness.agent.errors import ConfigError
@@ -24,12 +23,6 @@ def server():
         srv.validator = srv.store.create_client("validator", validator=True)
         yield srv
 
-
-@pytest.fixture
-def http():
-    pool = urllib3.PoolManager(retries=False)
-    yield pool
-    pool.clear()
 
 
 def call(http, server, method, path, body=None, token=None):

@@ -27,12 +27,6 @@ def server():
         yield srv
 
 
-@pytest.fixture
-def http():
-    pool = urllib3.PoolManager(retries=False)
-    yield pool
-    pool.clear()
-
 
 def call(http, server, method, path, body=None, who=ADMIN, raw=None):
     headers = {"Authorization": f"Bearer {server.tokens[who]}"} if server.tokens.get(who) else {}

@@ -9,7 +9,6 @@ import stat
 import warnings
 
 import pytest
-import urllib3
 
 from harness.cli import main
 from harness.client import Client
@@ -27,12 +26,6 @@ def server():
     with ConfigServer(agent_pyz=b"PYZ") as srv:
         yield srv
 
-
-@pytest.fixture
-def http():
-    pool = urllib3.PoolManager(retries=False)
-    yield pool
-    pool.clear()
 
 
 def send(http, server, method, path, body=b"", token=None, **headers):
