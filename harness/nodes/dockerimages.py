@@ -13,11 +13,14 @@ import json
 import os
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from docker import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
 
 from harness.errors import EngineError
 
@@ -38,48 +41,59 @@ class DockerImageOps:
         """Regular files at or below `paths` in the image, by absolute path; missing ones are
         left out. Read once per image id (an image never changes): from a created, never
         started, container (~0.1-0.25 s), then from a cache file (decision 60)."""
-        cache = _cache_file(str(self.image_attrs(image)["Id"]), paths)
-        files = _read_cache(cache)
-        if files is None:
-            files = self._read_image_files(image, paths)
-            _write_cache(cache, files)
-        return files
+        return self._cached(image, paths, lambda: self._read_image_files(image, paths))
 
     def image_output(self, image: str, argv: list[str]) -> str:
         """stdout of `argv` run in a throwaway container of image (no init, no network), as
         text; run once per image id, then read from the same cache as image_files."""
-        cache = _cache_file(str(self.image_attrs(image)["Id"]), ["$ " + " ".join(argv)])
-        files = _read_cache(cache)
-        if files is None or "stdout" not in files:
-            files = {"stdout": self._run_in_image(image, argv)}
-            _write_cache(cache, files)
+        files = self._cached(image, ["$ " + " ".join(argv)],
+                             lambda: {"stdout": self._run_in_image(image, argv)}, "stdout")
         return files["stdout"].decode(errors="replace")
 
-    def _run_in_image(self, image: str, argv: list[str]) -> bytes:
+    def _cached(self, image: str, key: list[str], compute: Callable[[], dict[str, bytes]],
+                *needed: str) -> dict[str, bytes]:
+        """compute()'s answer for this image id and key, from the cache file when it holds
+        one (with every `needed` entry), else computed and written there."""
+        cache = _cache_file(str(self.image_attrs(image)["Id"]), key)
+        files = _read_cache(cache)
+        if files is None or any(name not in files for name in needed):
+            files = compute()
+            _write_cache(cache, files)
+        return files
+
+    @contextmanager
+    def _throwaway(self, image: str, create_error: str, run_error: str,
+                   **create: Any) -> Iterator[Container]:
+        """A created container of image, removed afterwards whatever happens (a leftover is
+        labelled or unlabelled junk `harness clean` or the engine sweeps); a docker error is
+        an EngineError starting with `create_error` or `run_error`."""
         try:
-            container = self.client.containers.create(image, network_mode="none",
-                                                       **self._argv_run(image, argv))
+            container = self.client.containers.create(image, **create)
         except DockerException as err:
-            raise EngineError(f"cannot run {' '.join(argv)} in image {image}: {err}") from None
+            raise EngineError(f"{create_error}: {err}") from None
         try:
-            container.start()
-            container.wait()
-            return bytes(container.logs(stdout=True, stderr=False))
+            yield container
         except DockerException as err:
-            raise EngineError(f"cannot run {' '.join(argv)} in image {image}: {err}") from None
+            raise EngineError(f"{run_error}: {err}") from None
         finally:
             try:
                 container.remove(force=True)
             except DockerException:
                 pass
 
+    def _run_in_image(self, image: str, argv: list[str]) -> bytes:
+        what = f"cannot run {' '.join(argv)} in image {image}"
+        with self._throwaway(image, what, what, network_mode="none",
+                             **self._argv_run(image, argv)) as container:
+            container.start()
+            container.wait()
+            return bytes(container.logs(stdout=True, stderr=False))
+
     def _read_image_files(self, image: str, paths: list[str]) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
-        try:
-            container = self.client.containers.create(image, command=["true"])
-        except DockerException as err:
-            raise EngineError(f"cannot read files of image {image}: {err}") from None
-        try:
+        with self._throwaway(image, f"cannot read files of image {image}",
+                             f"cannot read {', '.join(paths)} in image {image}",
+                             command=["true"]) as container:
             for path in paths:
                 try:
                     chunks, _ = container.get_archive(path)
@@ -91,22 +105,15 @@ class DockerImageOps:
                         data = tar.extractfile(member) if member.isfile() else None
                         if data is not None:
                             files[f"{parent}/{member.name}"] = data.read()
-        except DockerException as err:
-            raise EngineError(f"cannot read {', '.join(paths)} in image {image}: {err}") from None
-        finally:
-            container.remove(force=True)
         return files
 
     def commit_script(self, image: str, script: str, tag: str, changes: list[str],
                       labels: dict[str, str]) -> tuple[int, str]:
         """Run `sh -c script` in a throwaway container of image (no init, no RAM overlay); on
         exit 0 commit it as tag with the Dockerfile `changes`. (exit code, output tail)."""
-        try:
-            container = self.client.containers.create(
-                image, labels=labels, **self._argv_run(image, ["/bin/sh", "-c", script]))
-        except DockerException as err:
-            raise EngineError(f"cannot create a build container of {image}: {err}") from None
-        try:
+        with self._throwaway(image, f"cannot create a build container of {image}",
+                             f"building {tag} from {image} failed", labels=labels,
+                             **self._argv_run(image, ["/bin/sh", "-c", script])) as container:
             container.start()
             rc = int(container.wait().get("StatusCode", 1))
             output = container.logs(tail=40).decode(errors="replace")
@@ -114,13 +121,6 @@ class DockerImageOps:
                 repo, _, version = tag.rpartition(":")
                 container.commit(repository=repo, tag=version, changes=changes)
             return rc, output
-        except DockerException as err:
-            raise EngineError(f"building {tag} from {image} failed: {err}") from None
-        finally:
-            try:
-                container.remove(force=True)
-            except DockerException:
-                pass  # labelled: `harness clean` finds it
 
     def _argv_run(self, image: str, argv: list[str]) -> dict[str, Any]:
         """create() keywords that run argv: as the command, or, when the image has an
