@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .fileutil import ruby_inspect
+
 if TYPE_CHECKING:
     from .packages import AptData, Package
 
@@ -30,11 +32,7 @@ def version_array(version: Any) -> list[str | None]:
 def ruby_s(value: Any) -> str:
     """How Chef's messages interpolate new_resource.package_name / version: a String as
     itself, an Array as Ruby's inspect (`["a", nil]`)."""
-    if isinstance(value, list):
-        return "[" + ", ".join("nil" if v is None else ruby_s(v) if isinstance(v, list)
-                               else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                               for v in value) + "]"
-    return str(value)
+    return ruby_inspect(value) if isinstance(value, list) else str(value)
 
 
 def target_version(action: str, current: str | None, candidate: str | None,
