@@ -140,6 +140,12 @@ def check_document(kind: str, doc: Any, stem: str) -> tuple[dict[str, Any], list
     return out, issues
 
 
+def qualified(entry: str) -> str:
+    """A run-list entry as Chef Server stores it: a bare `cb` is `recipe[cb]`
+    (chef_object_base.erl normalize_item)."""
+    return entry if entry.startswith(("recipe[", "role[")) else f"recipe[{entry}]"
+
+
 def normal_run_list(items: list[Any]) -> list[Any]:
     """A run list as Chef Server and knife upload store it: a bare `cb` or `cb::name` written
     `recipe[...]`, exact duplicates dropped, the first kept (erchef chef_object_base.erl
@@ -148,7 +154,7 @@ def normal_run_list(items: list[Any]) -> list[Any]:
     seen: set[str] = set()
     for item in items:
         if isinstance(item, str):
-            item = item if item.startswith(("recipe[", "role[")) else f"recipe[{item}]"
+            item = qualified(item)
             if item in seen:
                 continue
             seen.add(item)

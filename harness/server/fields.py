@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.repo.documents import check_name, normalise_item
 from harness.repo.runlist import parse_item
+from harness.repo.validate import qualified
 
 Doc = dict[str, Any]
 Fields = dict[str, set[str]]
@@ -212,12 +213,6 @@ def _expanded(kind: str, doc: Doc) -> Fields:
         fields.setdefault("recipes", set()).update(
             name for recipe in recipes for name in with_duplicate_names(str(recipe)))
     return fields
-
-
-def qualified(entry: str) -> str:
-    """A run-list entry as Chef Server stores it: a bare `cb` is `recipe[cb]`
-    (chef_object_base.erl normalize_item)."""
-    return entry if entry.startswith(("recipe[", "role[")) else f"recipe[{entry}]"
 
 
 def with_duplicate_names(recipe: str) -> tuple[str, ...]:
